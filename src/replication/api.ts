@@ -1,0 +1,80 @@
+import type { EventEmitter } from 'node:events'
+import type { StatusStore } from '../store/api.js'
+
+/** A configured peer of this node. */
+export interface PeerConfig {
+  /** The peer's node id. */
+  id: string
+  /** Where the peer accepts replication sessions: `ws://host:port` or `wss://host:port`. */
+  url: string
+}
+
+export interface TlsFiles {
+  /** PEM contents (not paths): the cluster CA, this node's certificate and key. */
+  ca?: string | Buffer
+  cert?: string | Buffer
+  key?: string | Buffer
+}
+
+export interface ReplicatorOptions {
+  store: StatusStore
+  cluster: string
+  nodeId: string
+  /** Shared cluster secret; never sent on the wire. */
+  secret: Buffer
+  /** Where to accept peers. Port 0 picks a free port (see `Replicator.port`). */
+  listen: { host: string, port: number }
+  peers: PeerConfig[]
+  tls?: TlsFiles
+  heartbeatMs?: number
+  maxClockSkewMs?: number
+  batchEntries?: number
+  batchBytes?: number
+  /** Unacknowledged batches in flight per peer. */
+  window?: number
+  /** Coalescing delay before pushing fresh entries, in ms. */
+  pushDelayMs?: number
+}
+
+export interface PeerStatus {
+  id: string
+  url: string
+  connected: boolean
+  /** ms since the epoch when the current session (or the last disconnect) began; null if never. */
+  since: number | null
+  /** Last local seq the peer acknowledged. */
+  cursor: number
+  /** Local entries the peer has not acknowledged yet (lastSeq - cursor, not counting its own). */
+  behind: number
+  lastAckAt: number | null
+  /** Estimated peer clock minus our clock, in ms; null until measured. */
+  clockOffsetMs: number | null
+  skewed: boolean
+  batchesSent: number
+  batchesReceived: number
+  entriesEntered: number
+  entriesStale: number
+  entriesDuplicate: number
+  bytesSent: number
+  bytesReceived: number
+  stateTransfers: number
+}
+
+/**
+ * Events (the daemon logs them and feeds metrics):
+ * - 'peer-connected' { peer }, 'peer-disconnected' { peer, code, reason }
+ * - 'peer-rejected' { peer?, remoteAddress, code, reason } a session refused in the handshake or closed for bad input
+ * - 'peer-skewed' { peer, offsetMs }, 'peer-clock-ok' { peer, offsetMs }
+ * - 'batch-applied' { peer, entered, stale, duplicate, bytes, lagMs? }
+ * - 'state-transfer' { peer, direction: 'send'|'receive', phase: 'start'|'end', entries? }
+ * - 'clock-jump' { fromMs, toMs } this node's own wall clock jumped
+ * - 'error' is never emitted for peer faults (they close that session only).
+ */
+export interface ReplicatorApi extends EventEmitter {
+  start (): Promise<void>
+  /** Idempotent: closes every session and the listener, clears every timer. */
+  stop (): Promise<void>
+  /** The port actually listened on. */
+  readonly port: number
+  status (): PeerStatus[]
+}

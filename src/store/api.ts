@@ -1,0 +1,83 @@
+import type { EventEmitter } from 'node:events'
+import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
+import type { WallClock } from '../hlc.js'
+
+export type Durability = 'sync' | 'relaxed'
+
+export interface StoreOptions {
+  /** LevelDB directory; created if missing. */
+  location: string
+  /** This node's id; the store remembers it and refuses to open under another (`NODE_ID_MISMATCH`). */
+  nodeId: string
+  /** `sync` (default): fsync before a write resolves, concurrent writes group-committed. */
+  durability?: Durability
+  /** Log retention by local time, in ms; `purgeExpired()` removes what is older. */
+  retentionMs?: number
+  /** Largest lead (ms) a received timestamp may have over the local wall clock. */
+  maxClockSkewMs?: number
+  /** Wall clock source, injectable for tests. Default `Date.now`. */
+  wallClock?: WallClock
+}
+
+export interface PageOptions {
+  /** Exclusive lower bound: a message id (unread) or a seq (log, feed). */
+  after?: string | number
+  limit?: number
+}
+
+export interface PurgeResult {
+  /** Log entries removed (feed entries and their per-user log entries). */
+  removed: number
+  /** Lowest seq still in the feed after the purge (lastSeq + 1 when the feed is empty). */
+  oldestSeq: number
+}
+
+/** Options for `winners()`, so a state transfer can resume from a known point. */
+export interface WinnersOptions {
+  /** Resume strictly after this (user, message) pair. */
+  after?: { user: string, message: string }
+}
+
+/**
+ * The node's durable state. Events:
+ * - `'entered' (entries: LogEntry[])` after every committed write that entered entries
+ *   (local marks and remote changes), in seq order. The replicator listens to push soon.
+ * - `'clock-jump' ({ from, to })` when the wall clock was seen moving backwards.
+ */
+export interface StatusStore extends EventEmitter {
+  readonly nodeId: string
+  readonly durability: Durability
+  /** Highest seq entered so far (0 when empty). */
+  readonly lastSeq: number
+  /** Lowest seq still in the feed (lastSeq + 1 when the feed is empty). */
+  readonly oldestSeq: number
+
+  open (): Promise<void>
+  close (): Promise<void>
+
+  /** Local status changes: fresh HLC timestamps, this node as origin. Resolves when durable. */
+  mark (changes: LocalChange[]): Promise<LogEntry[]>
+  /** Changes from a peer: one atomic batch; each entered only if it beats the current winner. */
+  applyRemote (changes: Change[], options?: { from?: string }): Promise<ApplyResult>
+
+  unread (user: string, options?: { after?: string, limit?: number }): Promise<string[]>
+  unreadCount (user: string): Promise<number>
+  get (user: string, message: string): Promise<MessageState | undefined>
+  log (user: string, options?: { after?: number, limit?: number }): Promise<LogEntry[]>
+  /** Entries with seq > afterSeq, ascending, at most `limit`. */
+  feed (afterSeq: number, limit: number): Promise<LogEntry[]>
+  /** Every current winner, ordered by (user, message). */
+  winners (options?: WinnersOptions): AsyncIterable<MessageState>
+
+  /** Remove feed and log entries whose localTime < olderThan (ms). Winners stay. */
+  purge (olderThan: number): Promise<PurgeResult>
+  /** `purge(now - retentionMs)`. */
+  purgeExpired (): Promise<PurgeResult>
+
+  /** The per-peer replication cursor: the last local seq the peer acknowledged (0 if none). */
+  getCursor (peer: string): Promise<number>
+  setCursor (peer: string, seq: number): Promise<void>
+
+  /** A fresh timestamp for the clock (also advances it); and merge a remote reading. */
+  readonly clock: { now (): number, receive (ts: number): void, check (ts: number): void, wallTime (): number, readonly last: number }
+}
