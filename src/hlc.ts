@@ -43,6 +43,7 @@ export class HybridClock {
   #last: number
   readonly #wall: WallClock
   readonly #maxDriftMs: number
+  #correctionMs = 0
 
   constructor (init: HybridClockInit = {}) {
     this.#last = init.last ?? 0
@@ -55,14 +56,28 @@ export class HybridClock {
     return this.#last
   }
 
-  /** Wall clock reading in ms (the injected source). */
+  /** Wall clock reading in ms (the injected source, uncorrected). */
   wallTime (): number {
     return this.#wall()
   }
 
+  /** The correction currently added to the wall clock when stamping local events, in ms. */
+  get correctionMs (): number {
+    return this.#correctionMs
+  }
+
+  /**
+   * Stamp local events with `wall + ms` from now on. The replicator sets this when the
+   * peers agree that this node's wall clock is off, so that a bad clock does not stamp
+   * changes into the future; 0 puts the raw wall clock back.
+   */
+  setCorrection (ms: number): void {
+    this.#correctionMs = ms
+  }
+
   /** A timestamp for a local event: greater than every timestamp seen so far. */
   now (): number {
-    this.#last = Math.max(this.#last + 1, packTimestamp(this.#wall()))
+    this.#last = Math.max(this.#last + 1, packTimestamp(Math.round(this.#wall() + this.#correctionMs)))
     return this.#last
   }
 

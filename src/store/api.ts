@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
-import type { WallClock } from '../hlc.js'
+import type { HybridClock, WallClock } from '../hlc.js'
 
 export type Durability = 'sync' | 'relaxed'
 
@@ -78,6 +78,6 @@ export interface StatusStore extends EventEmitter {
   getCursor (peer: string): Promise<number>
   setCursor (peer: string, seq: number): Promise<void>
 
-  /** A fresh timestamp for the clock (also advances it); and merge a remote reading. */
-  readonly clock: { now (): number, receive (ts: number): void, check (ts: number): void, wallTime (): number, readonly last: number }
+  /** The node's hybrid logical clock (src/hlc.ts); persisted by the store with every write. */
+  readonly clock: HybridClock
 }
