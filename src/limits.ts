@@ -30,3 +30,28 @@ export const DEFAULT_DURABILITY = 'sync' as const
 export const MAX_BATCH_ENTRIES = 5_000
 /** Most entries one `feed`, `log` or `unread` call returns. */
 export const MAX_PAGE_ENTRIES = 10_000
+
+/** Largest HTTP API request body, in bytes; beyond it the answer is 413 `BODY_TOO_LARGE`. */
+export const MAX_API_BODY_BYTES = 1_048_576
+/** Most changes one `POST /v1/changes` may carry (`TOO_MANY_CHANGES` beyond). */
+export const MAX_API_CHANGES = 1_000
+/** Page size of the paged API routes when `limit` is not given, in items. */
+export const DEFAULT_API_PAGE = 100
+/** Largest `limit` the paged API routes accept, in items. */
+export const MAX_API_PAGE = 1_000
+/** An API request not completed within this many ms gets 408 and its connection is closed. */
+export const API_REQUEST_TIMEOUT_MS = 30_000
+/** An API client must send its request headers within this many ms. */
+export const API_HEADERS_TIMEOUT_MS = 10_000
+/** On stop, how long in-flight API requests may take to finish before their connections are cut, in ms. */
+export const SHUTDOWN_GRACE_MS = 10_000
+/** Default interval of the scheduled purge, in ms (1 hour); 0 in the mesh file turns the schedule off. */
+export const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000
+/** Shortest cluster secret the mesh file may name, in bytes. */
+export const MIN_SECRET_BYTES = 16
+/** Largest mesh file read, in bytes. */
+export const MAX_MESH_FILE_BYTES = 1_048_576
+/** How often the test-only clock offset file is re-read at most, in ms. */
+export const TEST_CLOCK_REREAD_MS = 50
+/** How long a CLI client command waits for the API, in ms. */
+export const CLI_REQUEST_TIMEOUT_MS = 30_000
