@@ -1,0 +1,254 @@
+import { resolve } from 'node:path'
+import { checkNodeId } from '../validate.js'
+import { formatAddress, parseAddress, parsePeerUrl, type Address } from './address.js'
+import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
+import { mergeSettings, parseSecretRef, parseSettings, type SecretRef, type Settings } from './settings.js'
+
+/** One node of the mesh, with paths resolved against the mesh file's directory. */
+export interface MeshNode {
+  id: string
+  /** Where peers reach this node: `ws://host:port` or `wss://host:port`. */
+  peerUrl: string
+  secure: boolean
+  /** Host and port of `peerUrl`. */
+  peerAddress: Address
+  /** Where the node accepts replication sessions (default: host and port of `peerUrl`). */
+  listen: Address
+  /** Where the HTTP API listens. */
+  api: Address
+  /** Absolute data directory. */
+  dataDir: string
+  /** Mesh-wide settings with this node's overrides applied. */
+  settings: Settings
+  /** Absolute paths of this node's TLS certificate and key. */
+  tls: { cert?: string, key?: string }
+}
+
+/** A link between two nodes; `urls[x]` overrides the URL used on this link to reach x. */
+export interface Link {
+  nodes: [string, string]
+  urls: Record<string, string>
+}
+
+export interface Mesh {
+  /** Absolute path of the mesh file (empty when parsed from memory). */
+  file: string
+  cluster: string
+  secret?: SecretRef
+  /** Absolute path of the cluster CA, if any. */
+  tlsCa?: string
+  links: Link[]
+  nodes: MeshNode[]
+  /** Directory that relative paths resolve against. */
+  dir: string
+}
+
+const TOP_KEYS = ['cluster', 'secret', 'links', 'tls', 'settings', 'nodes'] as const
+const NODE_KEYS = ['id', 'peerUrl', 'api', 'dataDir', 'listen', 'settings', 'tls'] as const
+const CLUSTER = /^[A-Za-z0-9._-]{1,64}$/
+
+function path (value: unknown, at: JsonPath, problems: Problems, dir: string): string | undefined {
+  if (typeof value !== 'string' || value === '') {
+    problems.add(at, 'must be a non-empty path')
+    return undefined
+  }
+  return resolve(dir, value)
+}
+
+function parseNode (raw: unknown, at: JsonPath, problems: Problems, dir: string, shared: Partial<Settings>): MeshNode | undefined {
+  if (!isObject(raw)) {
+    problems.add(at, 'a node must be an object')
+    return undefined
+  }
+  checkKeys(raw, NODE_KEYS, at, problems)
+  let id: string | undefined
+  try {
+    id = checkNodeId(raw.id)
+  } catch (err) {
+    problems.add([...at, 'id'], (err as Error).message)
+  }
+  const peer = parsePeerUrl(raw.peerUrl)
+  if (typeof peer === 'string') problems.add([...at, 'peerUrl'], peer)
+  const api = parseAddress(raw.api)
+  if (typeof api === 'string') problems.add([...at, 'api'], api)
+  let listen: Address | string | undefined = typeof peer === 'string' ? undefined : peer.address
+  if (raw.listen !== undefined) {
+    listen = parseAddress(raw.listen)
+    if (typeof listen === 'string') problems.add([...at, 'listen'], listen)
+  }
+  const dataDir = path(raw.dataDir, [...at, 'dataDir'], problems, dir)
+  const own = parseSettings(raw.settings, [...at, 'settings'], problems)
+  const tls: MeshNode['tls'] = {}
+  if (raw.tls !== undefined) {
+    if (!isObject(raw.tls)) {
+      problems.add([...at, 'tls'], 'must be {"cert": "path", "key": "path"}')
+    } else {
+      checkKeys(raw.tls, ['cert', 'key'], [...at, 'tls'], problems)
+      tls.cert = path(raw.tls.cert, [...at, 'tls', 'cert'], problems, dir)
+      tls.key = path(raw.tls.key, [...at, 'tls', 'key'], problems, dir)
+    }
+  }
+  if (typeof peer !== 'string' && peer.secure && (tls.cert === undefined || tls.key === undefined)) {
+    problems.add([...at, 'peerUrl'], 'a wss:// node needs "tls": {"cert", "key"}')
+  }
+  if (id === undefined || typeof peer === 'string' || typeof api === 'string' || listen === undefined ||
+    typeof listen === 'string' || dataDir === undefined) return undefined
+  return {
+    id,
+    peerUrl: peer.url,
+    secure: peer.secure,
+    peerAddress: peer.address,
+    listen,
+    api,
+    dataDir,
+    settings: mergeSettings(shared, own),
+    tls
+  }
+}
+
+function parseLinks (raw: unknown, ids: Map<string, number>, problems: Problems): Link[] {
+  const all = [...ids.keys()]
+  if (raw === undefined || raw === 'full') {
+    const links: Link[] = []
+    for (let i = 0; i < all.length; i++) {
+      for (let j = i + 1; j < all.length; j++) links.push({ nodes: [all[i] as string, all[j] as string], urls: {} })
+    }
+    return links
+  }
+  if (!Array.isArray(raw)) {
+    problems.add(['links'], 'must be "full" or an array of ["a", "b"] pairs')
+    return []
+  }
+  const links: Link[] = []
+  const seen = new Map<string, number>()
+  raw.forEach((item: unknown, i: number) => {
+    let pair: unknown = item
+    let urls: Record<string, string> = {}
+    let pairPath: JsonPath = ['links', i]
+    if (isObject(item)) {
+      checkKeys(item, ['nodes', 'urls'], ['links', i], problems)
+      pair = item.nodes
+      pairPath = ['links', i, 'nodes']
+      if (item.urls !== undefined) {
+        if (!isObject(item.urls)) problems.add(['links', i, 'urls'], 'must map node ids to ws:// URLs')
+        else urls = parseLinkUrls(item.urls, ['links', i, 'urls'], problems)
+      }
+    }
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      problems.add(pairPath, 'a link must be a pair ["a", "b"] or {"nodes": ["a", "b"], "urls": {...}}')
+      return
+    }
+    let valid = true
+    pair.forEach((id: unknown, k: number) => {
+      if (typeof id !== 'string' || !ids.has(id)) {
+        problems.add([...pairPath, k], `unknown node ${JSON.stringify(id)}`)
+        valid = false
+      }
+    })
+    for (const key of Object.keys(urls)) {
+      if (!pair.includes(key)) problems.add(['links', i, 'urls', key], 'is not one of the two nodes of this link')
+    }
+    if (!valid) return
+    const [a, b] = pair as [string, string]
+    if (a === b) {
+      problems.add(pairPath, `a node cannot link to itself ("${a}")`)
+      return
+    }
+    const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`
+    const first = seen.get(key)
+    if (first !== undefined) problems.add(pairPath, `duplicate link ${a}-${b} (also links[${first}])`)
+    else seen.set(key, i)
+    links.push({ nodes: [a, b], urls })
+  })
+  return links
+}
+
+function parseLinkUrls (raw: Record<string, unknown>, at: JsonPath, problems: Problems): Record<string, string> {
+  const urls: Record<string, string> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('//')) continue
+    const parsed = parsePeerUrl(value)
+    if (typeof parsed === 'string') problems.add([...at, key], parsed)
+    else urls[key] = parsed.url
+  }
+  return urls
+}
+
+/** Two nodes on the same host must not share a port (listen or API) or a data directory. */
+function checkCollisions (nodes: Array<{ node: MeshNode, index: number }>, problems: Problems): void {
+  const ports = new Map<string, string>()
+  const dirs = new Map<string, string>()
+  for (const { node, index } of nodes) {
+    const listenKey = formatAddress(node.listen)
+    const endpoints: Array<[string, Address]> = [['listen', node.listen], ['api', node.api]]
+    for (const [what, address] of endpoints) {
+      if (address.port === 0) continue
+      const key = `${address.host.toLowerCase()}:${address.port}`
+      const label = `nodes[${index}].${what}`
+      const first = ports.get(key)
+      if (first !== undefined) problems.add(['nodes', index, what], `port ${formatAddress(address)} is also used by ${first}`)
+      else ports.set(key, what === 'listen' && listenKey === formatAddress(node.peerAddress) ? `${label} (from peerUrl)` : label)
+    }
+    const dirKey = `${node.peerAddress.host.toLowerCase()}\u0000${node.dataDir}`
+    const firstDir = dirs.get(dirKey)
+    if (firstDir !== undefined) problems.add(['nodes', index, 'dataDir'], `same data directory on the same host as ${firstDir}`)
+    else dirs.set(dirKey, `nodes[${index}].dataDir`)
+  }
+}
+
+/** Validates a parsed mesh file; `problems` collects everything wrong, with JSON paths. */
+export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, problems: Problems } {
+  const problems = new Problems()
+  const mesh: Mesh = { file, dir, cluster: '', links: [], nodes: [] }
+  if (!isObject(raw)) {
+    problems.add([], 'the mesh file must hold a JSON object')
+    return { mesh, problems }
+  }
+  checkKeys(raw, TOP_KEYS, [], problems)
+  if (typeof raw.cluster !== 'string' || !CLUSTER.test(raw.cluster)) problems.add(['cluster'], 'must be 1..64 characters of [A-Za-z0-9._-]')
+  else mesh.cluster = raw.cluster
+  if (raw.secret === undefined) problems.add(['secret'], 'missing: the cluster secret, {"file": "path"} or {"env": "VARIABLE"}')
+  else mesh.secret = parseSecretRef(raw.secret, ['secret'], problems)
+  if (raw.tls !== undefined) {
+    if (!isObject(raw.tls)) problems.add(['tls'], 'must be {"ca": "path"}')
+    else {
+      checkKeys(raw.tls, ['ca'], ['tls'], problems)
+      mesh.tlsCa = path(raw.tls.ca, ['tls', 'ca'], problems, dir)
+    }
+  }
+  const shared = parseSettings(raw.settings, ['settings'], problems)
+  const ids = new Map<string, number>()
+  const parsed: Array<{ node: MeshNode, index: number }> = []
+  if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) {
+    problems.add(['nodes'], 'must be a non-empty array of nodes')
+  } else {
+    raw.nodes.forEach((item: unknown, index: number) => {
+      const node = parseNode(item, ['nodes', index], problems, dir, shared)
+      const id = isObject(item) ? item.id : undefined
+      if (typeof id === 'string') {
+        const first = ids.get(id)
+        if (first !== undefined) problems.add(['nodes', index, 'id'], `duplicate node id "${id}" (also nodes[${first}])`)
+        else ids.set(id, index)
+      }
+      if (node !== undefined) parsed.push({ node, index })
+    })
+  }
+  checkCollisions(parsed, problems)
+  mesh.nodes = parsed.map(p => p.node)
+  mesh.links = parseLinks(raw.links, ids, problems)
+  return { mesh, problems }
+}
+
+/** The peers of `id`: every node it shares a link with, at the URL that link uses. */
+export function peersOf (mesh: Mesh, id: string): Array<{ id: string, url: string }> {
+  const byId = new Map(mesh.nodes.map(n => [n.id, n]))
+  const peers: Array<{ id: string, url: string }> = []
+  for (const link of mesh.links) {
+    const [a, b] = link.nodes
+    const other = a === id ? b : b === id ? a : undefined
+    if (other === undefined) continue
+    const url = link.urls[other] ?? byId.get(other)?.peerUrl
+    if (url !== undefined) peers.push({ id: other, url })
+  }
+  return peers
+}

@@ -1,0 +1,124 @@
+import {
+  DEFAULT_DURABILITY,
+  DEFAULT_LOG_RETENTION_MS,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_PURGE_INTERVAL_MS,
+  MAX_BATCH_ENTRIES
+} from '../limits.js'
+import type { Durability } from '../store/api.js'
+import { parseDuration } from './duration.js'
+import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
+
+/** Where a secret comes from: a file (path relative to the mesh file) or an environment variable. */
+export type SecretRef = { file: string } | { env: string }
+
+/**
+ * Tunables of one node: the mesh-wide `settings` with the node's own `settings`
+ * laid over them. Replication tunables left unset keep the replicator's defaults
+ * (documented in docs/operations.md).
+ */
+export interface Settings {
+  durability: Durability
+  retentionMs: number
+  /** 0 turns the scheduled purge off (on-demand purge still works). */
+  purgeIntervalMs: number
+  maxClockSkewMs: number
+  heartbeatMs?: number
+  batchEntries?: number
+  batchBytes?: number
+  window?: number
+  apiToken?: SecretRef
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  durability: DEFAULT_DURABILITY,
+  retentionMs: DEFAULT_LOG_RETENTION_MS,
+  purgeIntervalMs: DEFAULT_PURGE_INTERVAL_MS,
+  maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS
+}
+
+/** Largest `batchBytes` setting, in bytes (a replication frame must stay well under memory limits). */
+export const MAX_BATCH_BYTES_SETTING = 16 * 1_048_576
+/** Largest `window` setting: unacknowledged batches in flight per peer. */
+export const MAX_WINDOW_SETTING = 64
+/** Shortest `heartbeat` setting, in ms. */
+export const MIN_HEARTBEAT_MS = 50
+
+export const SETTING_KEYS = [
+  'durability', 'retention', 'purgeInterval', 'maxClockSkew', 'heartbeat',
+  'batchEntries', 'batchBytes', 'window', 'apiToken'
+] as const
+
+export function parseSecretRef (value: unknown, path: JsonPath, problems: Problems): SecretRef | undefined {
+  if (typeof value === 'string') {
+    problems.add(path, 'secrets are never written inline: use {"file": "path"} or {"env": "VARIABLE"}')
+    return undefined
+  }
+  if (!isObject(value)) {
+    problems.add(path, 'must be {"file": "path"} or {"env": "VARIABLE"}')
+    return undefined
+  }
+  checkKeys(value, ['file', 'env'], path, problems)
+  const hasFile = value.file !== undefined
+  const hasEnv = value.env !== undefined
+  if (hasFile === hasEnv) {
+    problems.add(path, 'must name exactly one of "file" or "env"')
+    return undefined
+  }
+  if (hasFile) {
+    if (typeof value.file !== 'string' || value.file === '') problems.add([...path, 'file'], 'must be a non-empty path')
+    else return { file: value.file }
+  } else if (typeof value.env !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value.env)) {
+    problems.add([...path, 'env'], 'must be an environment variable name')
+  } else {
+    return { env: value.env }
+  }
+  return undefined
+}
+
+function duration (value: unknown, path: JsonPath, problems: Problems, min: number): number | undefined {
+  const ms = parseDuration(value)
+  if (ms === undefined) problems.add(path, `bad duration ${JSON.stringify(value)}: use ms as a number or a string like "250ms", "10s", "5m", "2h", "7d"`)
+  else if (ms < min) problems.add(path, `must be at least ${min} ms`)
+  else return ms
+  return undefined
+}
+
+function integer (value: unknown, path: JsonPath, problems: Problems, min: number, max: number): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    problems.add(path, `must be an integer ${min}..${max}`)
+    return undefined
+  }
+  return value
+}
+
+/** Validates one `settings` object; returns only the keys it sets. */
+export function parseSettings (value: unknown, path: JsonPath, problems: Problems): Partial<Settings> {
+  const out: Partial<Settings> = {}
+  if (value === undefined) return out
+  if (!isObject(value)) {
+    problems.add(path, 'must be an object')
+    return out
+  }
+  checkKeys(value, SETTING_KEYS, path, problems)
+  const at = (key: string): JsonPath => [...path, key]
+  if (value.durability !== undefined) {
+    if (value.durability === 'sync' || value.durability === 'relaxed') out.durability = value.durability
+    else problems.add(at('durability'), 'must be "sync" or "relaxed"')
+  }
+  if (value.retention !== undefined) out.retentionMs = duration(value.retention, at('retention'), problems, 1)
+  if (value.purgeInterval !== undefined) out.purgeIntervalMs = duration(value.purgeInterval, at('purgeInterval'), problems, 0)
+  if (value.maxClockSkew !== undefined) out.maxClockSkewMs = duration(value.maxClockSkew, at('maxClockSkew'), problems, 1)
+  if (value.heartbeat !== undefined) out.heartbeatMs = duration(value.heartbeat, at('heartbeat'), problems, MIN_HEARTBEAT_MS)
+  if (value.batchEntries !== undefined) out.batchEntries = integer(value.batchEntries, at('batchEntries'), problems, 1, MAX_BATCH_ENTRIES)
+  if (value.batchBytes !== undefined) out.batchBytes = integer(value.batchBytes, at('batchBytes'), problems, 1024, MAX_BATCH_BYTES_SETTING)
+  if (value.window !== undefined) out.window = integer(value.window, at('window'), problems, 1, MAX_WINDOW_SETTING)
+  if (value.apiToken !== undefined) out.apiToken = parseSecretRef(value.apiToken, at('apiToken'), problems)
+  // Drop keys whose value failed, so a bad override never masks the mesh-wide value silently.
+  for (const key of Object.keys(out) as Array<keyof Settings>) if (out[key] === undefined) delete out[key]
+  return out
+}
+
+export function mergeSettings (...layers: Array<Partial<Settings>>): Settings {
+  return Object.assign({}, DEFAULT_SETTINGS, ...layers) as Settings
+}
