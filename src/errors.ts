@@ -16,6 +16,33 @@ export type ErrorCode =
   | 'STORE_NOT_OPEN'
   | 'STORE_VERSION'
   | 'NODE_ID_MISMATCH'
+  | 'STORE_CORRUPT'
+  // replication protocol (docs/protocol.md "Error codes")
+  | 'INVALID_FRAME'
+  | 'UNKNOWN_FRAME'
+  | 'UNEXPECTED_FRAME'
+  | 'FRAME_TOO_LARGE'
+  | 'UNSUPPORTED_VERSION'
+  | 'WRONG_CLUSTER'
+  | 'UNKNOWN_PEER'
+  | 'AUTH_FAILED'
+  | 'NOT_AUTHENTICATED'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'DUPLICATE_SESSION'
+  | 'WINDOW_EXCEEDED'
+  | 'SHUTTING_DOWN'
+  // daemon, mesh file and HTTP API (docs/operations.md "Error codes")
+  | 'CONFIG_INVALID'
+  | 'BAD_JSON'
+  | 'BODY_TOO_LARGE'
+  | 'TOO_MANY_CHANGES'
+  | 'INVALID_QUERY'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TIMEOUT'
+  | 'INTERNAL'
   | (string & {})
 
 export class MarksyncError extends Error {

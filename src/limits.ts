@@ -55,3 +55,49 @@ export const MAX_MESH_FILE_BYTES = 1_048_576
 export const TEST_CLOCK_REREAD_MS = 50
 /** How long a CLI client command waits for the API, in ms. */
 export const CLI_REQUEST_TIMEOUT_MS = 30_000
+
+// --- Replication protocol (docs/protocol.md cites these names) ---
+
+/** Wire protocol versions this build speaks, highest preferred. */
+export const PROTOCOL_VERSIONS: readonly number[] = [1]
+/** Largest WebSocket message (one frame) accepted, in bytes; enforced by ws `maxPayload` before buffering. */
+export const MAX_FRAME_BYTES = 1024 * 1024
+/** Deepest nesting of arrays and maps accepted in a frame. */
+export const MAX_FRAME_DEPTH = 4
+/** Longest cluster name, in bytes of UTF-8 (`[A-Za-z0-9._-]`). */
+export const MAX_CLUSTER_BYTES = 64
+/** Bytes of each handshake nonce. */
+export const NONCE_BYTES = 32
+/** Most protocol versions one hello may offer. */
+export const MAX_OFFERED_VERSIONS = 16
+/** Default most entries per replication batch or state-transfer chunk (at most MAX_BATCH_ENTRIES). */
+export const DEFAULT_BATCH_ENTRIES = 2_000
+/** Default most encoded bytes of entries per batch (kept well under MAX_FRAME_BYTES). */
+export const DEFAULT_BATCH_BYTES = 256 * 1024
+/** Default unacknowledged batches in flight per peer. */
+export const DEFAULT_WINDOW = 4
+/** Most unacknowledged batches a receiver queues per session; a sender beyond it is closed (1008). */
+export const MAX_WINDOW = 16
+/** Default coalescing delay between new entries and the push to peers, in ms. */
+export const DEFAULT_PUSH_DELAY_MS = 2
+/** Default heartbeat interval, in ms. */
+export const DEFAULT_HEARTBEAT_MS = 5_000
+/** Heartbeat intervals without any frame from a peer before the session is terminated. */
+export const HEARTBEAT_MISSES = 3
+/** Default time a handshake may take before the socket is closed, in ms. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+/** First redial delay after a session ends, in ms (doubles per failure, with jitter). */
+export const RECONNECT_MIN_MS = 100
+/** Longest redial delay, in ms. */
+export const RECONNECT_MAX_MS = 30_000
+/** Sender pauses while a socket has more than this many bytes queued (ws `bufferedAmount`). */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+/** A wall clock step larger than this against the monotonic clock counts as a clock jump, in ms. */
+export const CLOCK_JUMP_MS = 1_000
+
+/** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */
+export const MAX_GROUP_COMMIT_ENTRIES = 20_000
+/** Feed entries the store deletes per purge batch, so a purge holds bounded memory and lets writes in between. */
+export const PURGE_CHUNK_ENTRIES = 1_000
+/** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
+export const CLOCK_JUMP_TOLERANCE_MS = 10

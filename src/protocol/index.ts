@@ -1,0 +1,6 @@
+export * from './frames.js'
+export * from './codec.js'
+export * from './auth.js'
+export * from './close-codes.js'
+export { validateFrame, checkCluster, type WireEntry } from './validate-frames.js'
+export { scanFrame } from './scan.js'
