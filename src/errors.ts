@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'STORE_VERSION'
   | 'NODE_ID_MISMATCH'
   | 'STORE_CORRUPT'
+  | 'STORE_CORRUPT'
   // replication protocol (docs/protocol.md "Error codes")
   | 'INVALID_FRAME'
   | 'UNKNOWN_FRAME'

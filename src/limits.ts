@@ -101,3 +101,10 @@ export const MAX_GROUP_COMMIT_ENTRIES = 20_000
 export const PURGE_CHUNK_ENTRIES = 1_000
 /** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
 export const CLOCK_JUMP_TOLERANCE_MS = 10
+
+/** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */
+export const MAX_GROUP_COMMIT_ENTRIES = 20_000
+/** Feed entries the store deletes per purge batch, so a purge holds bounded memory and lets writes in between. */
+export const PURGE_CHUNK_ENTRIES = 1_000
+/** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
+export const CLOCK_JUMP_TOLERANCE_MS = 10

@@ -42,7 +42,7 @@ export interface WinnersOptions {
  * The node's durable state. Events:
  * - `'entered' (entries: LogEntry[])` after every committed write that entered entries
  *   (local marks and remote changes), in seq order. The replicator listens to push soon.
- * - `'clock-jump' ({ from, to })` when the wall clock was seen moving backwards.
+ * - `'clock-jump' ({ fromMs, toMs })` when the wall clock was seen moving backwards (wall clock readings in ms).
  */
 export interface StatusStore extends EventEmitter {
   readonly nodeId: string

@@ -1,0 +1,71 @@
+/**
+ * Opens the node's LevelDB and checks that it belongs to this node and to a
+ * store format this code can read.
+ */
+import { Level } from 'level'
+import { MarksyncError } from '../errors.js'
+import { decodeNumbers } from './codec.js'
+import { metaKey } from './keys.js'
+
+/** Version of the store layout (families and key encoding); bumped on incompatible change. */
+export const STORE_FORMAT_VERSION = 1
+
+export const META = {
+  format: metaKey('format'),
+  node: metaKey('node'),
+  /** Last seq and last HLC timestamp, rewritten by every batch. */
+  state: metaKey('state')
+} as const
+
+export interface OpenedDb {
+  db: Level<Buffer, Buffer>
+  lastSeq: number
+  lastHlc: number
+}
+
+function isLockError (err: unknown): boolean {
+  for (let e: unknown = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === 'LEVEL_LOCKED') return true
+  }
+  return false
+}
+
+export async function openDb (location: string, nodeId: string): Promise<OpenedDb> {
+  const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  try {
+    await db.open()
+  } catch (err) {
+    if (isLockError(err)) {
+      throw new MarksyncError('DATA_DIR_LOCKED', `data directory ${location} is in use by another marksync process (or another store in this one)`, { cause: err })
+    }
+    throw err
+  }
+  try {
+    return { db, ...await checkMeta(db, location, nodeId) }
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+}
+
+async function checkMeta (db: Level<Buffer, Buffer>, location: string, nodeId: string): Promise<{ lastSeq: number, lastHlc: number }> {
+  const [format, node, state] = await db.getMany([META.format, META.node, META.state])
+  if (format === undefined) {
+    // A fresh store: claim it for this node.
+    await db.batch([
+      { type: 'put', key: META.format, value: Buffer.of(STORE_FORMAT_VERSION) },
+      { type: 'put', key: META.node, value: Buffer.from(nodeId, 'utf8') }
+    ], { sync: true })
+    return { lastSeq: 0, lastHlc: 0 }
+  }
+  if (format[0] > STORE_FORMAT_VERSION) {
+    throw new MarksyncError('STORE_VERSION', `store at ${location} has format ${format[0]}; this marksync reads up to ${STORE_FORMAT_VERSION}`)
+  }
+  const stored = node?.toString('utf8')
+  if (stored !== nodeId) {
+    throw new MarksyncError('NODE_ID_MISMATCH', `store at ${location} belongs to node ${String(stored)}, not ${nodeId}`)
+  }
+  if (state === undefined) return { lastSeq: 0, lastHlc: 0 }
+  const [lastSeq, lastHlc] = decodeNumbers(state, 2, 'state')
+  return { lastSeq, lastHlc }
+}

@@ -1,0 +1,356 @@
+/**
+ * The node's durable state: change feed, per-user logs, winners, unread
+ * tables and counts, replication cursors, all in one LevelDB.
+ *
+ * Flow of a write: `mark`/`applyRemote` validate their input (a bad change
+ * throws before anything is queued), then queue a job. The write queue runs
+ * one group of jobs at a time: each job reads the winners it needs (the
+ * batch's own earlier winners first, then disk), decides what enters, and adds
+ * operations to one shared `ChangeBatch`; the batch is written atomically
+ * (with `sync: true` under `sync` durability: one fsync for every waiting
+ * caller), and only then do callers resolve and `'entered'` fire.
+ * See docs/storage.md.
+ */
+import { EventEmitter } from 'node:events'
+import type { Level } from 'level'
+import {
+  CLOCK_JUMP_TOLERANCE_MS, DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
+  MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, MAX_PAGE_ENTRIES, PURGE_CHUNK_ENTRIES
+} from '../limits.js'
+import { MarksyncError } from '../errors.js'
+import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
+import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
+import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
+import type { Durability, PurgeResult, StatusStore, StoreOptions, WinnersOptions } from './api.js'
+import { ChangeBatch } from './change-batch.js'
+import { decodeFeed, decodeNumbers, decodeWinner, encodeNumbers } from './codec.js'
+import { FAMILY, cursorKey, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
+import { META, openDb } from './open-db.js'
+import { purgeChunk } from './purge.js'
+import { compareChanges } from './precedence.js'
+import { WriteQueue } from './write-queue.js'
+
+interface ChangeJob {
+  alone: false
+  size: number
+  /** Adds the job's writes to the batch; returns what to do once the batch is durable. */
+  apply: (batch: ChangeBatch, localTime: number) => Promise<() => void>
+  reject: (err: unknown) => void
+}
+
+interface SoloJob {
+  alone: true
+  size: number
+  /** Does its own write; settles its caller itself and never rejects. */
+  run: () => Promise<void>
+}
+
+type Job = ChangeJob | SoloJob
+
+const FEED_START = Buffer.of(FAMILY.feed)
+const FEED_END = Buffer.of(FAMILY.feed + 1)
+const WINNERS_START = Buffer.of(FAMILY.winner)
+const WINNERS_END = Buffer.of(FAMILY.winner + 1)
+
+function checkLimit (limit: number | undefined): number {
+  if (limit === undefined) return MAX_PAGE_ENTRIES
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+  return Math.min(limit, MAX_PAGE_ENTRIES)
+}
+
+function checkSeq (seq: number, what: string): number {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError(`${what} must be a non-negative integer`)
+  return seq
+}
+
+function toLogEntry (seq: number, value: Buffer): LogEntry {
+  const r = decodeFeed(value)
+  const entry: LogEntry = { seq, user: r.user, message: r.message, status: r.status, origin: r.origin, ts: r.ts, originTime: physicalMs(r.ts), localTime: r.localTime }
+  if (r.from !== undefined) entry.from = r.from
+  return entry
+}
+
+export class Store extends EventEmitter implements StatusStore {
+  readonly nodeId: string
+  readonly durability: Durability
+  readonly #location: string
+  readonly #retentionMs: number
+  readonly #maxClockSkewMs: number
+  readonly #wallClock: WallClock
+  readonly #queue = new WriteQueue<Job>(async jobs => await this.#runGroup(jobs), MAX_GROUP_COMMIT_ENTRIES)
+  #db: Level<Buffer, Buffer> | null = null
+  #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new'
+  #clock: HybridClock
+  #lastSeq = 0
+  #oldestSeq = 1
+  #persistedHlc = 0
+  #lastWall = -Infinity
+
+  constructor (options: StoreOptions) {
+    super()
+    if (typeof options?.location !== 'string' || options.location === '') throw new TypeError('location must be a non-empty string')
+    this.nodeId = checkNodeId(options.nodeId, 'INVALID_NODE_ID')
+    this.durability = options.durability ?? DEFAULT_DURABILITY
+    if (this.durability !== 'sync' && this.durability !== 'relaxed') throw new TypeError("durability must be 'sync' or 'relaxed'")
+    this.#location = options.location
+    this.#retentionMs = options.retentionMs ?? DEFAULT_LOG_RETENTION_MS
+    this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+    this.#wallClock = options.wallClock ?? Date.now
+    this.#clock = new HybridClock({ wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+  }
+
+  get lastSeq (): number { return this.#lastSeq }
+  get oldestSeq (): number { return this.#oldestSeq }
+  get clock (): HybridClock { return this.#clock }
+
+  async open (): Promise<void> {
+    if (this.#state !== 'new') throw new MarksyncError('STORE_NOT_OPEN', `a store opens once (it is ${this.#state})`)
+    this.#state = 'opening'
+    try {
+      const { db, lastSeq, lastHlc } = await openDb(this.#location, this.nodeId)
+      this.#db = db
+      this.#lastSeq = lastSeq
+      this.#persistedHlc = lastHlc
+      // Resume after the last persisted timestamp, so the clock never runs backwards across a restart.
+      this.#clock = new HybridClock({ last: lastHlc, wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+      const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
+      this.#oldestSeq = first.length === 0 ? lastSeq + 1 : seqOfKey(first[0])
+      this.#state = 'open'
+    } catch (err) {
+      this.#state = 'closed'
+      throw err
+    }
+  }
+
+  /** Waits for queued writes, persists the clock, closes the database. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#state !== 'open') return
+    this.#state = 'closing'
+    await this.#queue.idle()
+    const db = this.#db as Level<Buffer, Buffer>
+    try {
+      // Timestamps issued outside a write (e.g. `clock.now()` by a caller) must not be reissued after a restart.
+      if (this.#clock.last > this.#persistedHlc) {
+        await db.put(META.state, encodeNumbers([this.#lastSeq, this.#clock.last]), { sync: true })
+      }
+    } finally {
+      this.#state = 'closed'
+      await db.close()
+    }
+  }
+
+  async mark (changes: LocalChange[]): Promise<LogEntry[]> {
+    this.#db$()
+    const clean = this.#checkBatch(changes).map(checkLocalChange)
+    if (clean.length === 0) return []
+    return await new Promise<LogEntry[]>((resolve, reject) => {
+      this.#queue.push({
+        alone: false,
+        size: clean.length,
+        reject,
+        apply: async (batch) => {
+          await batch.load(clean)
+          const entries = clean.map(c => {
+            const ts = this.#clock.now()
+            // On the origin, local time is the origin time: the time this node's clock gave the change.
+            return batch.enter({ ...c, origin: this.nodeId, ts }, physicalMs(ts))
+          })
+          return () => resolve(entries)
+        }
+      })
+    })
+  }
+
+  async applyRemote (changes: Change[], options: { from?: string } = {}): Promise<ApplyResult> {
+    this.#db$()
+    const clean = this.#checkBatch(changes).map(checkChange)
+    const from = options.from === undefined ? undefined : checkNodeId(options.from, 'INVALID_ORIGIN')
+    if (clean.length === 0) return { entered: [], stale: 0, duplicate: 0 }
+    return await new Promise<ApplyResult>((resolve, reject) => {
+      this.#queue.push({
+        alone: false,
+        size: clean.length,
+        reject,
+        apply: async (batch, localTime) => {
+          // Refuse the whole batch before anything is read or written: a timestamp far in the
+          // future would otherwise drag this node's clock (and all its later changes) with it.
+          for (const c of clean) this.#clock.check(c.ts)
+          await batch.load(clean)
+          const result: ApplyResult = { entered: [], stale: 0, duplicate: 0 }
+          for (const c of clean) {
+            const order = compareChanges(c, batch.winner(c.user, c.message))
+            if (order > 0) result.entered.push(batch.enter(c, localTime, from))
+            else if (order === 0) result.duplicate++
+            else result.stale++
+            this.#clock.receive(c.ts)
+          }
+          return () => resolve(result)
+        }
+      })
+    })
+  }
+
+  async unread (user: string, options: { after?: string, limit?: number } = {}): Promise<string[]> {
+    const db = this.#db$()
+    checkUser(user)
+    const limit = checkLimit(options.limit)
+    const prefix = userPrefix(FAMILY.unread, user)
+    const range = options.after === undefined
+      ? { gt: prefix, lt: prefixEnd(prefix), limit }
+      : { gt: unreadKey(user, checkMessage(options.after)), lt: prefixEnd(prefix), limit }
+    const keys = await db.keys(range).all()
+    return keys.map(key => readComponent(key, prefix.length).value)
+  }
+
+  async unreadCount (user: string): Promise<number> {
+    const value = await this.#db$().get(userPrefix(FAMILY.count, checkUser(user)))
+    return value === undefined ? 0 : decodeNumbers(value, 1, 'count')[0]
+  }
+
+  async get (user: string, message: string): Promise<MessageState | undefined> {
+    const value = await this.#db$().get(winnerKey(checkUser(user), checkMessage(message)))
+    if (value === undefined) return undefined
+    const w = decodeWinner(value)
+    return { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
+  }
+
+  async log (user: string, options: { after?: number, limit?: number } = {}): Promise<LogEntry[]> {
+    const db = this.#db$()
+    checkUser(user)
+    const after = checkSeq(options.after ?? 0, 'after')
+    const limit = checkLimit(options.limit)
+    const prefix = userPrefix(FAMILY.log, user)
+    const keys = await db.keys({ gt: logKey(user, after), lt: prefixEnd(prefix), limit }).all()
+    const seqs = keys.map(seqOfKey)
+    const values = await db.getMany(seqs.map(feedKey))
+    const entries: LogEntry[] = []
+    // A purge between the two reads may have removed some entries: skip them, they are gone.
+    values.forEach((value, i) => { if (value !== undefined) entries.push(toLogEntry(seqs[i], value)) })
+    return entries
+  }
+
+  async feed (afterSeq: number, limit: number): Promise<LogEntry[]> {
+    const db = this.#db$()
+    const gt = feedKey(checkSeq(afterSeq, 'afterSeq'))
+    const rows = await db.iterator({ gt, lt: FEED_END, limit: checkLimit(limit) }).all()
+    return rows.map(([key, value]) => toLogEntry(seqOfKey(key), value))
+  }
+
+  async * winners (options: WinnersOptions = {}): AsyncIterable<MessageState> {
+    const db = this.#db$()
+    const range = options.after === undefined
+      ? { gte: WINNERS_START, lt: WINNERS_END }
+      : { gt: winnerKey(checkUser(options.after.user), checkMessage(options.after.message)), lt: WINNERS_END }
+    // Iterates in key order, a few entries at a time: memory stays bounded whatever the size.
+    for await (const [key, value] of db.iterator(range)) {
+      const { user, message } = pairOfKey(key)
+      const w = decodeWinner(value)
+      yield { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
+    }
+  }
+
+  async purge (olderThan: number): Promise<PurgeResult> {
+    const db = this.#db$()
+    if (!Number.isFinite(olderThan)) throw new TypeError('olderThan must be a time in ms')
+    let removed = 0
+    // Chunk by chunk through the queue: bounded memory, and writes are not held up for long.
+    for (;;) {
+      const chunk = await this.#solo(async () => {
+        const result = await purgeChunk(db, this.#oldestSeq, this.#lastSeq, olderThan, PURGE_CHUNK_ENTRIES, this.#syncOption())
+        this.#oldestSeq = result.oldestSeq
+        return result
+      })
+      removed += chunk.removed
+      if (chunk.done) return { removed, oldestSeq: this.#oldestSeq }
+    }
+  }
+
+  async purgeExpired (): Promise<PurgeResult> {
+    return await this.purge(this.#wallClock() - this.#retentionMs)
+  }
+
+  async getCursor (peer: string): Promise<number> {
+    const value = await this.#db$().get(cursorKey(checkNodeId(peer, 'INVALID_PEER')))
+    return value === undefined ? 0 : decodeNumbers(value, 1, 'cursor')[0]
+  }
+
+  async setCursor (peer: string, seq: number): Promise<void> {
+    const db = this.#db$()
+    const key = cursorKey(checkNodeId(peer, 'INVALID_PEER'))
+    const value = encodeNumbers([checkSeq(seq, 'seq')])
+    await this.#solo(async () => await db.put(key, value, this.#syncOption()))
+  }
+
+  // ---- internals ----
+
+  #db$ (): Level<Buffer, Buffer> {
+    if (this.#state !== 'open' || this.#db === null) throw new MarksyncError('STORE_NOT_OPEN', `store is ${this.#state === 'opening' ? 'still opening' : this.#state}`)
+    return this.#db
+  }
+
+  #checkBatch (changes: unknown[]): unknown[] {
+    if (!Array.isArray(changes)) throw new TypeError('changes must be an array')
+    if (changes.length > MAX_BATCH_ENTRIES) throw new MarksyncError('BATCH_TOO_LARGE', `${changes.length} changes in one call; the limit is ${MAX_BATCH_ENTRIES}`)
+    return changes
+  }
+
+  #syncOption (): { sync: boolean } {
+    return { sync: this.durability === 'sync' }
+  }
+
+  async #solo<T> (run: () => Promise<T>): Promise<T> {
+    return await new Promise<T>((resolve, reject) => {
+      this.#queue.push({ alone: true, size: 1, run: async () => { await run().then(resolve, reject) } })
+    })
+  }
+
+  /** One wall clock reading per batch; reports the clock going backwards. */
+  #readWall (): number {
+    const now = this.#wallClock()
+    if (now < this.#lastWall - CLOCK_JUMP_TOLERANCE_MS) this.#emitSafely('clock-jump', { fromMs: this.#lastWall, toMs: now })
+    this.#lastWall = now
+    return now
+  }
+
+  async #runGroup (jobs: Job[]): Promise<void> {
+    if (jobs[0].alone) {
+      await jobs[0].run()
+      return
+    }
+    const changeJobs = jobs as ChangeJob[]
+    const db = this.#db as Level<Buffer, Buffer>
+    const batch = new ChangeBatch(db, this.#lastSeq)
+    const localTime = this.#readWall()
+    const accepted: Array<{ job: ChangeJob, done: () => void }> = []
+    for (const job of changeJobs) {
+      try {
+        accepted.push({ job, done: await job.apply(batch, localTime) })
+      } catch (err) {
+        // A job throws only before it adds anything to the batch; the others go on.
+        job.reject(err)
+      }
+    }
+    if (batch.entries.length > 0) {
+      try {
+        const hlc = this.#clock.last
+        await db.batch(await batch.finish(META.state, hlc), this.#syncOption())
+        this.#lastSeq = batch.lastSeq
+        this.#persistedHlc = hlc
+      } catch (err) {
+        for (const { job } of accepted) job.reject(err)
+        return
+      }
+      this.#emitSafely('entered', batch.entries)
+    }
+    for (const { done } of accepted) done()
+  }
+
+  /** A throwing listener is a bug of the listener; it must not break the write queue. */
+  #emitSafely (event: string, arg: unknown): void {
+    try {
+      this.emit(event, arg)
+    } catch (err) {
+      process.nextTick(() => { throw err })
+    }
+  }
+}
