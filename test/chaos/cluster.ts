@@ -1,0 +1,141 @@
+import { join } from 'node:path'
+import { writeMesh, type TestMesh } from '../helpers/daemon.js'
+import { ChaosNode } from './node.js'
+import { LinkProxy } from './proxy.js'
+import type { Link } from './schedule.js'
+
+export type Topology = 'full' | 'ring'
+
+export interface ChaosClusterOptions {
+  /** Directory for the mesh file, data dirs and logs. */
+  dir: string
+  nodes: number
+  topology?: Topology
+  /** Mesh-wide settings written to the mesh file (durations as strings). */
+  settings: Record<string, unknown>
+}
+
+/** Node ids a, b, c, ... (at most 26). */
+export function nodeIds (count: number): string[] {
+  if (!Number.isInteger(count) || count < 1 || count > 26) throw new TypeError('1..26 nodes')
+  return Array.from({ length: count }, (_, i) => String.fromCharCode(97 + i))
+}
+
+export function topologyLinks (ids: readonly string[], topology: Topology): Link[] {
+  if (topology === 'ring') {
+    if (ids.length < 3) return topologyLinks(ids, 'full')
+    return ids.map((id, i) => [id, ids[(i + 1) % ids.length] as string] as const)
+  }
+  return ids.flatMap((x, i) => ids.slice(i + 1).map(y => [x, y] as const))
+}
+
+function linkKey (link: Link): string {
+  return [...link].sort().join('-')
+}
+
+/**
+ * The nodes of a chaos run and the proxies of their links. Each link x-y has two proxies:
+ * one in front of x (the URL y uses to reach x on this link) and one in front of y, written
+ * into the mesh file as the link's `urls`. Cuts are counted per link, so overlapping faults
+ * (a cut inside a partition) heal the link only when the last of them ends.
+ */
+export class ChaosCluster {
+  readonly ids: string[]
+  readonly links: Link[]
+  readonly nodes = new Map<string, ChaosNode>()
+  readonly #proxies = new Map<string, LinkProxy[]>()
+  readonly #cuts = new Map<string, number>()
+
+  private constructor (readonly mesh: TestMesh, links: Link[], readonly logDir: string) {
+    this.ids = mesh.ids
+    this.links = links
+  }
+
+  static async create (options: ChaosClusterOptions): Promise<ChaosCluster> {
+    const ids = nodeIds(options.nodes)
+    const links = topologyLinks(ids, options.topology ?? 'full')
+    const mesh = await writeMesh(options.dir, { nodes: ids, cluster: 'chaos', settings: options.settings, links: 'full' })
+    const cluster = new ChaosCluster(mesh, links, options.dir)
+    const written: unknown[] = []
+    for (const link of links) {
+      const proxies = link.map(id => new LinkProxy({ target: { host: '127.0.0.1', port: (mesh.nodes[id] as { peerPort: number }).peerPort } }))
+      cluster.#proxies.set(linkKey(link), proxies)
+      for (const proxy of proxies) await proxy.start()
+      written.push({
+        nodes: [...link],
+        urls: { [link[0]]: `ws://127.0.0.1:${(proxies[0] as LinkProxy).port}`, [link[1]]: `ws://127.0.0.1:${(proxies[1] as LinkProxy).port}` }
+      })
+    }
+    await mesh.rewrite({ ...mesh.json, links: written })
+    for (const id of ids) cluster.nodes.set(id, new ChaosNode(mesh, id, options.dir))
+    return cluster
+  }
+
+  node (id: string): ChaosNode {
+    const node = this.nodes.get(id)
+    if (node === undefined) throw new TypeError(`no node ${id}`)
+    return node
+  }
+
+  #proxiesOf (link: Link): LinkProxy[] {
+    const proxies = this.#proxies.get(linkKey(link))
+    if (proxies === undefined) throw new TypeError(`no link ${link.join('-')}`)
+    return proxies
+  }
+
+  /** Links with one end in each group. */
+  crossLinks (groups: readonly [readonly string[], readonly string[]]): Link[] {
+    return this.links.filter(([x, y]) => (groups[0].includes(x) && groups[1].includes(y)) || (groups[0].includes(y) && groups[1].includes(x)))
+  }
+
+  cut (link: Link): void {
+    const key = linkKey(link)
+    this.#cuts.set(key, (this.#cuts.get(key) ?? 0) + 1)
+    for (const proxy of this.#proxiesOf(link)) proxy.cut()
+  }
+
+  heal (link: Link): void {
+    const key = linkKey(link)
+    const left = Math.max(0, (this.#cuts.get(key) ?? 0) - 1)
+    this.#cuts.set(key, left)
+    if (left === 0) for (const proxy of this.#proxiesOf(link)) proxy.heal()
+  }
+
+  isCut (link: Link): boolean {
+    return (this.#cuts.get(linkKey(link)) ?? 0) > 0
+  }
+
+  setDelay (link: Link, ms: number): void {
+    for (const proxy of this.#proxiesOf(link)) proxy.setDelay(ms)
+  }
+
+  /** Every link healed and without delay, whatever faults were open. */
+  healAll (): void {
+    this.#cuts.clear()
+    for (const proxies of this.#proxies.values()) {
+      for (const proxy of proxies) {
+        proxy.heal()
+        proxy.setDelay(0)
+      }
+    }
+  }
+
+  async startAll (): Promise<void> {
+    await Promise.all([...this.nodes.values()].map(async node => { await node.start() }))
+  }
+
+  /** Clean stop of every node, then the proxies. Idempotent. */
+  async stopAll (): Promise<void> {
+    await Promise.allSettled([...this.nodes.values()].map(async node => { await node.stop() }))
+    for (const proxies of this.#proxies.values()) for (const proxy of proxies) await proxy.stop()
+  }
+
+  /** Synchronous SIGKILL of every node by pid, for exit handlers. */
+  killAllNow (): void {
+    for (const node of this.nodes.values()) node.killNow()
+  }
+
+  get dataDirs (): string[] {
+    return this.ids.map(id => join(this.mesh.dir, 'data', id))
+  }
+}

@@ -1,0 +1,147 @@
+import type { PeerStatus } from '../../src/replication/api.js'
+import { apiGet } from './api-client.js'
+import type { ChaosCluster } from './cluster.js'
+
+/** What the harness reads of `GET /v1/status`. */
+export interface NodeStatus {
+  node: string
+  seq: number
+  oldestSeq: number
+  hlcPhysicalMs: number
+  wallTime: number
+  clockCorrectionMs?: number
+  peers: PeerStatus[]
+}
+
+/** Poll interval of the monitor, in ms. */
+export const MONITOR_INTERVAL_MS = 250
+/** Deadline of one status request of the monitor, in ms. */
+export const MONITOR_TIMEOUT_MS = 1_000
+/**
+ * After a skew ends, the skewed node's own HLC is held to the same limit as everyone
+ * else's once this grace has passed, in ms (its next status read must show the fix).
+ */
+export const SKEW_END_GRACE_MS = 2_000
+
+export interface SkewRecord {
+  node: string
+  offsetMs: number
+  from: number
+  to?: number
+  /** Peers that reported the node skewed while it was. */
+  reportedBy: string[]
+  /** ms from the start of the skew to the first report. */
+  detectedAfterMs?: number
+  /** The skewed node's own greatest HLC lead over real time during the window, in ms. */
+  selfLeadMs: number
+}
+
+/**
+ * Watches every running node's status during a run: who reported the skewed node skewed,
+ * how far any node's HLC ran ahead of real time, and how many state transfers were sent.
+ * Statuses of nodes that are down or paused simply fail and are skipped.
+ */
+export class ClockMonitor {
+  readonly skews: SkewRecord[] = []
+  /** Greatest HLC lead over real time per node, outside its own skew windows, in ms. */
+  readonly maxLeadMs = new Map<string, number>()
+  /** Leads beyond maxClockSkew, readable. */
+  readonly violations: string[] = []
+  polls = 0
+  #timer: NodeJS.Timeout | undefined
+  #running = false
+  #loop: Promise<void> | undefined
+  readonly #transfers = new Map<string, { pid: number | undefined, base: number, current: number }>()
+
+  constructor (readonly cluster: ChaosCluster, readonly maxClockSkewMs: number, readonly token?: string) {}
+
+  start (): void {
+    if (this.#running) return
+    this.#running = true
+    this.#loop = this.#run()
+  }
+
+  async stop (): Promise<void> {
+    this.#running = false
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#wake?.()
+    await this.#loop
+  }
+
+  #wake: (() => void) | undefined
+
+  async #run (): Promise<void> {
+    while (this.#running) {
+      await this.pollOnce()
+      if (!this.#running) break
+      await new Promise<void>(resolve => {
+        this.#wake = resolve
+        this.#timer = setTimeout(resolve, MONITOR_INTERVAL_MS)
+      })
+    }
+  }
+
+  skewStarted (node: string, offsetMs: number): void {
+    this.skews.push({ node, offsetMs, from: Date.now(), reportedBy: [], selfLeadMs: 0 })
+  }
+
+  skewEnded (node: string): void {
+    const open = this.#open(node)
+    if (open !== undefined) open.to = Date.now()
+  }
+
+  #open (node: string): SkewRecord | undefined {
+    return this.skews.find(s => s.node === node && s.to === undefined)
+  }
+
+  /** State transfers sent, summed over every incarnation of every node. */
+  get stateTransfers (): number {
+    let total = 0
+    for (const t of this.#transfers.values()) total += t.base + t.current
+    return total
+  }
+
+  async pollOnce (): Promise<void> {
+    this.polls++
+    await Promise.all(this.cluster.ids.map(async id => {
+      const node = this.cluster.node(id)
+      if (node.state !== 'up') return
+      let status: NodeStatus
+      try {
+        status = await apiGet<NodeStatus>(node.api, '/v1/status', { timeoutMs: MONITOR_TIMEOUT_MS, token: this.token })
+      } catch {
+        return
+      }
+      this.#observe(id, node.pid, status, Date.now())
+    }))
+  }
+
+  #observe (id: string, pid: number | undefined, status: NodeStatus, now: number): void {
+    const lead = status.hlcPhysicalMs - now
+    const ownSkew = this.skews.find(s => s.node === id && (s.to === undefined || now < s.to + SKEW_END_GRACE_MS))
+    if (ownSkew !== undefined) {
+      ownSkew.selfLeadMs = Math.max(ownSkew.selfLeadMs, lead)
+    } else {
+      this.maxLeadMs.set(id, Math.max(this.maxLeadMs.get(id) ?? -Infinity, lead))
+      if (lead > this.maxClockSkewMs && this.violations.length < 20) {
+        this.violations.push(`${id}: HLC ${lead} ms ahead of real time at ${new Date(now).toISOString()} (limit ${this.maxClockSkewMs} ms)`)
+      }
+    }
+    for (const peer of status.peers ?? []) {
+      const open = this.#open(peer.id)
+      if (open !== undefined && peer.skewed && !open.reportedBy.includes(id)) {
+        open.reportedBy.push(id)
+        open.detectedAfterMs ??= now - open.from
+      }
+    }
+    const sent = (status.peers ?? []).reduce((sum, p) => sum + (p.stateTransfers ?? 0), 0)
+    const t = this.#transfers.get(id) ?? { pid, base: 0, current: 0 }
+    if (t.pid !== pid) {
+      t.base += t.current
+      t.pid = pid
+      t.current = 0
+    }
+    t.current = Math.max(t.current, sent)
+    this.#transfers.set(id, t)
+  }
+}
