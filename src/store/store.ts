@@ -22,7 +22,7 @@ import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
 import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreOptions, WinnersOptions } from './api.js'
-import { ChangeBatch } from './change-batch.js'
+import { ChangeBatch, writeOps } from './change-batch.js'
 import { decodeFeed, decodeNumbers, decodeWinner, encodeNumbers } from './codec.js'
 import { FAMILY, cursorKey, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
 import { META, openDb } from './open-db.js'
@@ -333,7 +333,7 @@ export class Store extends EventEmitter implements StatusStore {
     if (batch.entries.length > 0) {
       try {
         const hlc = this.#clock.last
-        await db.batch(await batch.finish(META.state, hlc), this.#syncOption())
+        await writeOps(db, await batch.finish(META.state, hlc), this.#syncOption())
         this.#lastSeq = batch.lastSeq
         this.#persistedHlc = hlc
       } catch (err) {

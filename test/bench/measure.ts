@@ -1,0 +1,38 @@
+/**
+ * Small helpers for the benchmarks: time a run while sampling the resident
+ * set size, and print rows as a fixed-width table.
+ */
+import { performance } from 'node:perf_hooks'
+
+/** How often the RSS is sampled during a run, in ms. */
+const RSS_SAMPLE_MS = 20
+
+export interface Measured {
+  ms: number
+  /** Highest RSS seen during the run, in MiB. */
+  peakRssMiB: number
+}
+
+export async function measure (run: () => Promise<void>): Promise<Measured> {
+  let peak = process.memoryUsage.rss()
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, RSS_SAMPLE_MS)
+  const start = performance.now()
+  try {
+    await run()
+  } finally {
+    clearInterval(timer)
+  }
+  const ms = performance.now() - start
+  peak = Math.max(peak, process.memoryUsage.rss())
+  return { ms, peakRssMiB: Math.round(peak / 1024 / 1024) }
+}
+
+export function printTable (rows: Array<Record<string, string | number>>): void {
+  if (rows.length === 0) return
+  const columns = Object.keys(rows[0])
+  const widths = columns.map(c => Math.max(c.length, ...rows.map(r => String(r[c]).length)))
+  const line = (cells: string[]): string => '| ' + cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ') + ' |'
+  console.log(line(columns))
+  console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
+  for (const row of rows) console.log(line(columns.map(c => String(row[c]))))
+}
