@@ -81,6 +81,13 @@ export interface PongFrame {
 export interface BatchFrame {
   type: 'batch'
   /**
+   * The sender's seq this batch continues from: the previous batch's `seq`, or the
+   * sender's cursor for the receiver (its last acknowledged seq) on the first batch of a
+   * session or after a resume. A receiver drops a batch that does not continue from
+   * its last acknowledgement, so an acknowledgement always covers a gap-free range.
+   */
+  prev: number
+  /**
    * The sender's seq this batch brings the receiver up to: every feed entry with a
    * seq up to it, after the previous batch, is in `entries` or was left out because it
    * came from the receiver. Strictly increasing within a session.

@@ -111,7 +111,12 @@ const validators: Record<string, (o: Obj) => Frame> = {
   error: (o): ErrorFrame => ({ type: 'error', code: str(o, 'code', MAX_ERROR_CODE), message: typeof o.message === 'string' ? o.message.slice(0, MAX_ERROR_MESSAGE) : '' }),
   ping: (o): PingFrame => ({ type: 'ping', t0: uint(o, 't0') }),
   pong: (o): PongFrame => ({ type: 'pong', t0: uint(o, 't0'), t1: uint(o, 't1'), t2: uint(o, 't2') }),
-  batch: (o): BatchFrame => ({ type: 'batch', seq: uint(o, 'seq'), entries: entries(o) }),
+  batch: (o): BatchFrame => {
+    const prev = uint(o, 'prev')
+    const seq = uint(o, 'seq')
+    if (seq <= prev) bad('seq must be greater than prev')
+    return { type: 'batch', prev, seq, entries: entries(o) }
+  },
   ack: (o): AckFrame => ({ type: 'ack', seq: uint(o, 'seq') }),
   hold: (o): HoldFrame => {
     const offset = o.offset

@@ -34,6 +34,8 @@ export interface ReplicatorOptions {
   window?: number
   /** Coalescing delay before pushing fresh entries, in ms. */
   pushDelayMs?: number
+  /** Time a handshake may take before the socket is closed, in ms. */
+  handshakeTimeoutMs?: number
 }
 
 export interface PeerStatus {
@@ -68,6 +70,7 @@ export interface PeerStatus {
  * - 'batch-applied' { peer, entered, stale, duplicate, bytes, lagMs? }
  * - 'state-transfer' { peer, direction: 'send'|'receive', phase: 'start'|'end', entries? }
  * - 'clock-jump' { fromMs, toMs } this node's own wall clock jumped
+ * - 'clock-corrected' { correctionMs, offsets } peers agree this node's clock is off (or agree again: 0)
  * - 'error' is never emitted for peer faults (they close that session only).
  */
 export interface ReplicatorApi extends EventEmitter {
@@ -76,5 +79,7 @@ export interface ReplicatorApi extends EventEmitter {
   stop (): Promise<void>
   /** The port actually listened on. */
   readonly port: number
+  /** What this node adds to its wall clock when stamping local changes, in ms (0: none). */
+  readonly clockCorrectionMs: number
   status (): PeerStatus[]
 }

@@ -1,0 +1,427 @@
+/**
+ * Everything this node does with one configured peer, across sessions: the sending
+ * side (cursor, window of unacknowledged batches, state transfer), the receiving side
+ * (ordered atomic applies, acks, holding a skewed peer) and the counters of PeerStatus.
+ *
+ * Sending: `pump()` reads the feed after `nextAfter` and sends batches while the window
+ * and the socket buffer allow. Only an ack moves `cursor` (persisted). A hold from the
+ * peer drops the window and rewinds to the cursor; a resume sends again from there.
+ * Receiving: batches are applied one at a time, in order; a batch must continue from
+ * the last one acknowledged (`prev`), so an ack always covers a gap-free range.
+ */
+import { isMarksyncError } from '../errors.js'
+import { physicalMs } from '../hlc.js'
+import { MAX_BUFFERED_BYTES, MAX_WINDOW } from '../limits.js'
+import type { StatusStore } from '../store/api.js'
+import type { MessageState } from '../types.js'
+import { entryWireBytes, type BatchFrame, type Frame, type StateFrame } from '../protocol/index.js'
+import type { PeerConfig, PeerStatus } from './api.js'
+import type { ClockSample } from './clock-sample.js'
+import type { Session } from './session.js'
+
+export interface PeerLinkInit {
+  store: StatusStore
+  peer: PeerConfig
+  batchEntries: number
+  batchBytes: number
+  window: number
+  maxClockSkewMs: number
+  emit: (event: string, payload: object) => void
+}
+
+interface Transfer {
+  /** The sender's lastSeq when the transfer began; the cursor once it is acknowledged. */
+  seq: number
+  iter: AsyncIterator<MessageState>
+  /** A winner read but not sent yet (it did not fit the previous chunk). */
+  pending: MessageState | undefined
+  chunk: number
+  done: boolean
+}
+
+export class PeerLink {
+  readonly id: string
+  readonly url: string
+  session: Session | undefined
+  /** A dial of ours is in progress. */
+  dialing = false
+  redialTimer: NodeJS.Timeout | undefined
+  offsetMs: number | null = null
+
+  readonly #init: PeerLinkInit
+  readonly #store: StatusStore
+  #since: number | null = null
+  #cursor = 0
+  #lastAckAt: number | null = null
+  #skewed = false
+  readonly #counts = {
+    batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0
+  }
+
+  // sending
+  #nextAfter = 0
+  #inflight: number[] = []
+  #held = false
+  #pumping = false
+  #pumpAgain = false
+  #bufferFull = false
+  #transfer: Transfer | undefined
+  #cursorWriting: Promise<void> | undefined
+  #cursorDirty = false
+
+  // receiving
+  #holding = false
+  #futureUntil = 0
+  #expectPrev: number | undefined
+  #expectChunk = 1
+  #queued = 0
+  #applying: Promise<void> = Promise.resolve()
+
+  constructor (init: PeerLinkInit) {
+    this.#init = init
+    this.#store = init.store
+    this.id = init.peer.id
+    this.url = init.peer.url
+  }
+
+  async load (): Promise<void> {
+    this.#cursor = await this.#store.getCursor(this.id)
+  }
+
+  attach (session: Session, sample: ClockSample): void {
+    this.session = session
+    this.#since = Date.now()
+    this.#nextAfter = this.#cursor
+    this.#inflight = []
+    this.#held = false
+    this.#holding = false
+    this.#expectPrev = undefined
+    this.#expectChunk = 1
+    this.#abortTransfer()
+    this.onSample(sample)
+    this.pump()
+  }
+
+  detach (session: Session): void {
+    if (this.session !== session) return
+    this.#counts.bytesSent += session.bytesSent
+    this.#counts.bytesReceived += session.bytesReceived
+    this.session = undefined
+    this.#since = Date.now()
+    this.#abortTransfer()
+  }
+
+  /** Resolves once no apply or cursor write of this link is running (for a clean stop). */
+  async idle (): Promise<void> {
+    this.#abortTransfer()
+    await this.#applying
+    while (this.#cursorWriting !== undefined) await this.#cursorWriting
+  }
+
+  status (): PeerStatus {
+    const s = this.session
+    return {
+      id: this.id,
+      url: this.url,
+      connected: s !== undefined,
+      since: this.#since,
+      cursor: this.#cursor,
+      behind: Math.max(0, this.#store.lastSeq - this.#cursor),
+      lastAckAt: this.#lastAckAt,
+      clockOffsetMs: this.offsetMs,
+      skewed: this.#skewed,
+      ...this.#counts,
+      bytesSent: this.#counts.bytesSent + (s?.bytesSent ?? 0),
+      bytesReceived: this.#counts.bytesReceived + (s?.bytesReceived ?? 0)
+    }
+  }
+
+  // ---- clock skew --------------------------------------------------------------------
+
+  onSample (sample: ClockSample): void {
+    this.offsetMs = sample.offsetMs
+    this.evaluateClock()
+  }
+
+  /**
+   * Skewed: |offset| beyond the limit, or the store refused its timestamps (CLOCK_SKEW)
+   * less than their lead ago. Held (its batches refused): only a peer *ahead* of us,
+   * since only timestamps from the future can drag clocks forward.
+   */
+  evaluateClock (): void {
+    const max = this.#init.maxClockSkewMs
+    const offset = this.offsetMs ?? 0
+    const future = this.#store.clock.wallTime() < this.#futureUntil
+    const skewed = Math.abs(offset) > max || future
+    if (skewed !== this.#skewed) {
+      this.#skewed = skewed
+      this.#init.emit(skewed ? 'peer-skewed' : 'peer-clock-ok', { peer: this.id, offsetMs: offset })
+    }
+    const hold = offset > max || future
+    if (hold === this.#holding || this.session === undefined) return
+    this.#holding = hold
+    if (hold) this.session.send({ type: 'hold', reason: 'CLOCK_SKEW', offset })
+    else this.session.send({ type: 'resume' })
+  }
+
+  // ---- receiving ---------------------------------------------------------------------
+
+  onFrame (frame: Frame, bytes: number): void {
+    const s = this.session
+    if (s === undefined) return
+    switch (frame.type) {
+      case 'batch':
+      case 'state':
+        if (this.#holding) return // refused: the sender rewinds when we resume
+        if (this.#queued >= MAX_WINDOW) {
+          s.fail('WINDOW_EXCEEDED', `more than ${MAX_WINDOW} unacknowledged batches`)
+          return
+        }
+        this.#queued++
+        this.#applying = this.#applying
+          .then(async () => { await this.#apply(s, frame, bytes) })
+          .catch(err => { s.fail(isMarksyncError(err) ? err.code : 'INTERNAL', (err as Error).message) })
+          .finally(() => { this.#queued-- })
+        return
+      case 'ack': return this.#onAck(s, frame.seq)
+      case 'state-ack': return this.#onStateAck(s, frame.chunk)
+      case 'hold':
+        this.#held = true
+        this.#rewind()
+        return
+      case 'resume':
+        this.#held = false
+        this.#rewind()
+        this.pump()
+        return
+      default:
+        s.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
+    }
+  }
+
+  async #apply (s: Session, frame: BatchFrame | StateFrame, bytes: number): Promise<void> {
+    if (s !== this.session || this.#holding) return
+    if (frame.type === 'batch' && this.#expectPrev !== undefined && frame.prev !== this.#expectPrev) return
+    if (frame.type === 'state' && frame.chunk !== 1 && frame.chunk !== this.#expectChunk) return
+    if (frame.type === 'state' && frame.chunk === 1) this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'start' })
+    let entered = 0; let stale = 0; let duplicate = 0; let lagMs: number | undefined
+    if (frame.entries.length > 0) {
+      try {
+        const result = await this.#store.applyRemote(frame.entries, { from: this.id })
+        entered = result.entered.length; stale = result.stale; duplicate = result.duplicate
+        for (const e of result.entered) {
+          if (e.origin === this.id) lagMs = Math.max(lagMs ?? 0, e.localTime - e.originTime)
+        }
+      } catch (err) {
+        if (!isMarksyncError(err, 'CLOCK_SKEW')) throw err
+        // Timestamps from the future: refuse until our clock reaches them (minus the tolerance).
+        const maxTs = frame.entries.reduce((m, e) => Math.max(m, e.ts), 0)
+        this.#futureUntil = physicalMs(maxTs) - this.#init.maxClockSkewMs
+        this.evaluateClock()
+        return
+      }
+    }
+    this.#counts.batchesReceived++
+    this.#counts.entriesEntered += entered
+    this.#counts.entriesStale += stale
+    this.#counts.entriesDuplicate += duplicate
+    this.#init.emit('batch-applied', { peer: this.id, entered, stale, duplicate, bytes, lagMs })
+    if (s !== this.session || this.#holding) return // not acknowledged: it will be sent again
+    if (frame.type === 'batch') {
+      this.#expectPrev = frame.seq
+      s.send({ type: 'ack', seq: frame.seq })
+    } else {
+      this.#expectChunk = frame.chunk + 1
+      if (frame.done) {
+        this.#expectPrev = frame.seq
+        this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'end' })
+      }
+      s.send({ type: 'state-ack', chunk: frame.chunk })
+    }
+  }
+
+  // ---- sending -----------------------------------------------------------------------
+
+  #rewind (): void {
+    this.#inflight = []
+    this.#nextAfter = this.#cursor
+    this.#abortTransfer()
+  }
+
+  #onAck (s: Session, seq: number): void {
+    if (seq <= this.#cursor) return // late, from before a rewind
+    const i = this.#inflight.indexOf(seq)
+    if (i < 0 || this.#transfer !== undefined) {
+      s.fail('UNEXPECTED_FRAME', `ack of ${seq}, which was not sent`)
+      return
+    }
+    this.#inflight.splice(0, i + 1)
+    this.#advance(seq)
+    this.pump()
+  }
+
+  #onStateAck (s: Session, chunk: number): void {
+    const t = this.#transfer
+    if (t === undefined || this.#inflight[0] !== chunk) {
+      s.fail('UNEXPECTED_FRAME', `state-ack of chunk ${chunk}, which was not expected`)
+      return
+    }
+    this.#inflight.shift()
+    if (t.done && this.#inflight.length === 0) {
+      this.#transfer = undefined
+      this.#nextAfter = t.seq
+      this.#advance(t.seq)
+      this.#init.emit('state-transfer', { peer: this.id, direction: 'send', phase: 'end', entries: t.chunk })
+    }
+    this.pump()
+  }
+
+  #advance (seq: number): void {
+    this.#cursor = seq
+    this.#lastAckAt = Date.now()
+    this.#cursorDirty = true
+    if (this.#cursorWriting === undefined) this.#cursorWriting = this.#writeCursor()
+  }
+
+  /** Persists the latest cursor; writes are serialized so an older one never lands last. */
+  async #writeCursor (): Promise<void> {
+    try {
+      while (this.#cursorDirty) {
+        this.#cursorDirty = false
+        await this.#store.setCursor(this.id, this.#cursor)
+      }
+    } catch {
+      // The store is closing; the peer gets these entries again next time (at-least-once).
+    } finally {
+      this.#cursorWriting = undefined
+    }
+  }
+
+  #abortTransfer (): void {
+    const t = this.#transfer
+    if (t === undefined) return
+    this.#transfer = undefined
+    t.iter.return?.().catch(() => {})
+  }
+
+  /** Sends what the window and the socket allow; safe to call any time. */
+  pump (): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    this.#pumping = true
+    void this.#pumpLoop()
+  }
+
+  async #pumpLoop (): Promise<void> {
+    const s = this.session
+    try {
+      do {
+        this.#pumpAgain = false
+        await this.#fill()
+      } while (this.#pumpAgain)
+    } catch (err) {
+      if (s !== undefined && s === this.session) s.fail('INTERNAL', (err as Error).message)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #canSend (s: Session | undefined): s is Session {
+    return s !== undefined && s === this.session && s.established && !this.#held &&
+      this.#inflight.length < this.#init.window
+  }
+
+  async #fill (): Promise<void> {
+    for (;;) {
+      const s = this.session
+      if (!this.#canSend(s)) return
+      if (s.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.#bufferFull = true // woken by the write callback of a send
+        return
+      }
+      if (this.#transfer === undefined && this.#nextAfter < this.#store.oldestSeq - 1) {
+        if (this.#inflight.length > 0) return // finish the feed batches in flight first
+        this.#startTransfer()
+      }
+      const sent = this.#transfer !== undefined ? await this.#sendChunk(s) : await this.#sendBatch(s)
+      if (!sent) return
+    }
+  }
+
+  #send (s: Session, frame: Frame): void {
+    const wake = (): void => {
+      if (this.#bufferFull && s === this.session && s.bufferedAmount <= MAX_BUFFERED_BYTES) {
+        this.#bufferFull = false
+        this.pump()
+      }
+    }
+    s.send(frame, wake)
+  }
+
+  async #sendBatch (s: Session): Promise<boolean> {
+    const after = this.#nextAfter
+    const entries = await this.#store.feed(after, this.#init.batchEntries)
+    if (!this.#canSend(s) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
+    const out = []
+    let bytes = 0
+    let last = after
+    for (const e of entries) {
+      // The peer has these already: it sent them, or made them.
+      if (e.from !== this.id && e.origin !== this.id) {
+        const b = entryWireBytes(e)
+        if (out.length > 0 && bytes + b > this.#init.batchBytes) break
+        bytes += b
+        out.push(e)
+      }
+      last = e.seq
+    }
+    this.#send(s, { type: 'batch', prev: after, seq: last, entries: out })
+    this.#inflight.push(last)
+    this.#nextAfter = last
+    this.#counts.batchesSent++
+    return true
+  }
+
+  #startTransfer (): void {
+    const seq = this.#store.lastSeq // noted before the snapshot the iterator reads
+    const iter = this.#store.winners()[Symbol.asyncIterator]()
+    this.#transfer = { seq, iter, pending: undefined, chunk: 0, done: false }
+    this.#counts.stateTransfers++
+    this.#init.emit('state-transfer', { peer: this.id, direction: 'send', phase: 'start' })
+  }
+
+  async #sendChunk (s: Session): Promise<boolean> {
+    const t = this.#transfer as Transfer
+    if (t.done) return false
+    const out: MessageState[] = []
+    let bytes = 0
+    while (out.length < this.#init.batchEntries) {
+      let next = t.pending
+      t.pending = undefined
+      if (next === undefined) {
+        const r = await t.iter.next()
+        if (t !== this.#transfer) return false // aborted meanwhile
+        if (r.done === true) {
+          t.done = true
+          break
+        }
+        next = r.value
+      }
+      const b = entryWireBytes(next)
+      if (out.length > 0 && bytes + b > this.#init.batchBytes) {
+        t.pending = next
+        break
+      }
+      bytes += b
+      out.push(next)
+    }
+    if (!this.#canSend(s) || t !== this.#transfer) return false
+    t.chunk++
+    this.#send(s, { type: 'state', chunk: t.chunk, seq: t.seq, entries: out, done: t.done })
+    this.#inflight.push(t.chunk)
+    this.#counts.batchesSent++
+    return true
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The replicator: one WebSocket session per configured peer, over which this node's
+ * feed is pushed and the peer's is applied (see peer-link.ts, session.ts and
+ * docs/protocol.md).
+ *
+ * Roles: every node listens and dials every peer it has no session with. When both
+ * dials succeed, both ends keep the session dialed by the lower node id (or, between
+ * two sessions dialed by the same node, the newer) and close the other with
+ * DUPLICATE_SESSION, so exactly one survives whatever the timing.
+ * Flow: store 'entered' → (pushDelayMs) → every link pumps its feed. A heartbeat tick
+ * pings, terminates silent peers, re-evaluates clock holds and self-correction, and
+ * watches this node's own wall clock for jumps.
+ */
+import { EventEmitter } from 'node:events'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { WebSocket, WebSocketServer } from 'ws'
+import {
+  CLOCK_JUMP_MS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, MAX_FRAME_BYTES, MAX_WINDOW
+} from '../limits.js'
+import { checkNodeId } from '../validate.js'
+import { checkCluster } from '../protocol/index.js'
+import type { PeerStatus, ReplicatorApi, ReplicatorOptions } from './api.js'
+import { Backoff } from './backoff.js'
+import { correctionFor, type ClockSample } from './clock-sample.js'
+import { PeerLink } from './peer-link.js'
+import { Session, type SessionHandlers, type SessionInit } from './session.js'
+
+/** Room left in a frame for everything but the entries, in bytes. */
+const FRAME_OVERHEAD_BYTES = 1024
+/** Closing sessions get this long to finish the close handshake on stop(), in ms. */
+const STOP_GRACE_MS = 2_000
+/** A correction change smaller than this is applied silently, without an event, in ms. */
+const CORRECTION_EVENT_MS = 1_000
+/** Close codes that end a session without the peer having misbehaved. */
+const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN'])
+
+export class Replicator extends EventEmitter implements ReplicatorApi {
+  readonly #o: Required<Omit<ReplicatorOptions, 'tls'>> & Pick<ReplicatorOptions, 'tls'>
+  readonly #links = new Map<string, PeerLink>()
+  readonly #backoff = new Map<string, Backoff>()
+  readonly #sessions = new Set<Session>()
+  readonly #handlers: SessionHandlers
+  #server: WebSocketServer | undefined
+  #https: HttpsServer | undefined
+  #port = 0
+  #started = false
+  #stopped = false
+  #ticker: NodeJS.Timeout | undefined
+  #pushTimer: NodeJS.Timeout | undefined
+  #lastWall = 0
+  #lastMono = 0
+  readonly #onEntered = (): void => this.#schedulePush()
+  readonly #onClockJump = (jump: { fromMs: number, toMs: number }): void => { this.emit('clock-jump', jump) }
+
+  constructor (options: ReplicatorOptions) {
+    super()
+    checkNodeId(options.nodeId, 'INVALID_CONFIG')
+    checkCluster(options.cluster)
+    this.#o = {
+      heartbeatMs: DEFAULT_HEARTBEAT_MS,
+      maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
+      batchEntries: DEFAULT_BATCH_ENTRIES,
+      batchBytes: DEFAULT_BATCH_BYTES,
+      window: DEFAULT_WINDOW,
+      pushDelayMs: DEFAULT_PUSH_DELAY_MS,
+      handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      ...dropUndefined(options)
+    }
+    // Never build a frame the peer must refuse, nor a window its queue cannot hold.
+    this.#o.batchEntries = clamp(this.#o.batchEntries, 1, MAX_BATCH_ENTRIES)
+    this.#o.batchBytes = clamp(this.#o.batchBytes, 1, MAX_FRAME_BYTES - FRAME_OVERHEAD_BYTES)
+    this.#o.window = clamp(this.#o.window, 1, MAX_WINDOW / 2)
+    for (const peer of options.peers) {
+      checkNodeId(peer.id, 'INVALID_CONFIG')
+      if (peer.id === options.nodeId) throw new TypeError(`peer ${peer.id} is this node`)
+      if (this.#links.has(peer.id)) throw new TypeError(`peer ${peer.id} is listed twice`)
+      this.#links.set(peer.id, new PeerLink({
+        store: options.store,
+        peer,
+        batchEntries: this.#o.batchEntries,
+        batchBytes: this.#o.batchBytes,
+        window: this.#o.window,
+        maxClockSkewMs: this.#o.maxClockSkewMs,
+        emit: (event, payload) => { this.emit(event, payload) }
+      }))
+      this.#backoff.set(peer.id, new Backoff())
+    }
+    this.#handlers = {
+      onEstablished: (s, sample) => this.#onEstablished(s, sample),
+      onFrame: (s, frame, bytes) => { const link = this.#linkOf(s); if (link?.session === s) link.onFrame(frame, bytes) },
+      onSample: (s, sample) => this.#onSample(s, sample),
+      onClosed: s => this.#onClosed(s)
+    }
+  }
+
+  get port (): number {
+    return this.#port
+  }
+
+  get clockCorrectionMs (): number {
+    return this.#o.store.clock.correctionMs
+  }
+
+  async start (): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    for (const link of this.#links.values()) await link.load()
+    await this.#listen()
+    this.#o.store.on('entered', this.#onEntered)
+    this.#o.store.on('clock-jump', this.#onClockJump)
+    this.#lastWall = this.#o.store.clock.wallTime()
+    this.#lastMono = performance.now()
+    this.#ticker = setInterval(() => this.#tick(), this.#o.heartbeatMs)
+    for (const link of this.#links.values()) this.#dial(link)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started || this.#stopped) return
+    this.#stopped = true
+    clearInterval(this.#ticker)
+    clearTimeout(this.#pushTimer)
+    this.#o.store.off('entered', this.#onEntered)
+    this.#o.store.off('clock-jump', this.#onClockJump)
+    for (const link of this.#links.values()) clearTimeout(link.redialTimer)
+    const closed = [...this.#sessions].map(async s => await new Promise<void>(resolve => {
+      const timer = setTimeout(() => { s.terminate('SHUTTING_DOWN', 'stop'); resolve() }, STOP_GRACE_MS)
+      s.onClose(() => { clearTimeout(timer); resolve() })
+      s.fail('SHUTTING_DOWN', 'the node is stopping')
+    }))
+    await Promise.all(closed)
+    await new Promise<void>(resolve => { this.#server?.close(() => resolve()) ?? resolve() })
+    if (this.#https !== undefined) await new Promise<void>(resolve => this.#https?.close(() => resolve()))
+    for (const link of this.#links.values()) await link.idle()
+  }
+
+  status (): PeerStatus[] {
+    return [...this.#links.values()].map(l => l.status())
+  }
+
+  async #listen (): Promise<void> {
+    const { host, port } = this.#o.listen
+    const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false }
+    const tls = this.#o.tls
+    if (tls?.cert !== undefined && tls.key !== undefined) {
+      this.#https = createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca })
+      this.#server = new WebSocketServer({ ...wsOptions, server: this.#https })
+      await new Promise<void>((resolve, reject) => {
+        this.#https?.once('error', reject)
+        this.#https?.listen(port, host, () => resolve())
+      })
+      const address = this.#https.address()
+      this.#port = typeof address === 'object' && address !== null ? address.port : port
+    } else {
+      const server = new WebSocketServer({ ...wsOptions, host, port })
+      this.#server = server
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.once('listening', () => { server.off('error', reject); resolve() })
+      })
+      const address = server.address()
+      this.#port = typeof address === 'object' && address !== null ? address.port : port
+    }
+    this.#server.on('error', () => {}) // after listening: per-connection errors surface on the sockets
+    this.#server.on('connection', (ws, req) => {
+      if (this.#stopped) {
+        ws.terminate()
+        return
+      }
+      this.#track(new Session(ws, this.#sessionInit('acceptor', new Set(this.#links.keys()), req.socket.remoteAddress ?? ''), this.#handlers))
+    })
+  }
+
+  #sessionInit (role: 'dialer' | 'acceptor', peers: ReadonlySet<string>, remoteAddress: string): SessionInit {
+    return {
+      role,
+      nodeId: this.#o.nodeId,
+      cluster: this.#o.cluster,
+      secret: this.#o.secret,
+      peers,
+      wallTime: () => this.#o.store.clock.wallTime(),
+      handshakeTimeoutMs: this.#o.handshakeTimeoutMs,
+      heartbeatMs: this.#o.heartbeatMs,
+      remoteAddress
+    }
+  }
+
+  #track (session: Session): void {
+    this.#sessions.add(session)
+  }
+
+  #linkOf (s: Session): PeerLink | undefined {
+    return s.peer === undefined ? undefined : this.#links.get(s.peer)
+  }
+
+  #dial (link: PeerLink): void {
+    if (this.#stopped || link.session !== undefined || link.dialing) return
+    link.dialing = true
+    const tls = this.#o.tls
+    const ws = new WebSocket(link.url, {
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: this.#o.handshakeTimeoutMs,
+      ca: tls?.ca,
+      cert: tls?.cert,
+      key: tls?.key
+    })
+    this.#track(new Session(ws, this.#sessionInit('dialer', new Set([link.id]), link.url), this.#handlers))
+  }
+
+  #redial (link: PeerLink, delayMs: number): void {
+    if (this.#stopped || link.session !== undefined || link.dialing || link.redialTimer !== undefined) return
+    link.redialTimer = setTimeout(() => {
+      link.redialTimer = undefined
+      this.#dial(link)
+    }, delayMs)
+  }
+
+  #onEstablished (s: Session, sample: ClockSample): void {
+    const link = this.#linkOf(s)
+    if (link === undefined || this.#stopped) {
+      s.fail('SHUTTING_DOWN', 'the node is stopping')
+      return
+    }
+    const current = link.session
+    if (current !== undefined && current !== s) {
+      if (!this.#prefer(s, current)) {
+        s.fail('DUPLICATE_SESSION', 'a session with this peer exists')
+        return
+      }
+      link.detach(current)
+      current.fail('DUPLICATE_SESSION', 'replaced by a newer session')
+    }
+    clearTimeout(link.redialTimer)
+    link.redialTimer = undefined
+    link.attach(s, sample)
+    this.emit('peer-connected', { peer: link.id })
+    this.#correctClock()
+  }
+
+  /** The one-session-per-pair rule; both ends compute the same answer. */
+  #prefer (candidate: Session, current: Session): boolean {
+    const lower = this.#o.nodeId < (candidate.peer as string) ? this.#o.nodeId : candidate.peer
+    const candidateLow = candidate.dialer === lower
+    const currentLow = current.dialer === lower
+    return candidateLow === currentLow ? true : candidateLow
+  }
+
+  #onSample (s: Session, sample: ClockSample): void {
+    const link = this.#linkOf(s)
+    if (link?.session !== s) return
+    link.onSample(sample)
+    this.#correctClock()
+  }
+
+  #onClosed (s: Session): void {
+    this.#sessions.delete(s)
+    const link = this.#linkOf(s)
+    if (s.role === 'dialer' && link !== undefined) link.dialing = false
+    const code = s.closeCode ?? 'UNKNOWN'
+    if (link !== undefined && link.session === s) {
+      link.detach(s)
+      this.emit('peer-disconnected', { peer: link.id, code, reason: s.closeReason })
+    } else if (s.failedLocally && !ORDINARY_CLOSES.has(code)) {
+      this.emit('peer-rejected', { peer: s.peer, remoteAddress: s.remoteAddress, code, reason: s.closeReason })
+    }
+    if (link === undefined || this.#stopped) return
+    const backoff = this.#backoff.get(link.id) as Backoff
+    // A session that lived through a few heartbeats was healthy: start over from the shortest delay.
+    if (s.establishedAt !== undefined && Date.now() - s.establishedAt > this.#o.heartbeatMs) backoff.reset()
+    this.#redial(link, backoff.next())
+  }
+
+  #schedulePush (): void {
+    if (this.#pushTimer !== undefined || this.#stopped) return
+    this.#pushTimer = setTimeout(() => {
+      this.#pushTimer = undefined
+      for (const link of this.#links.values()) link.pump()
+    }, this.#o.pushDelayMs)
+  }
+
+  #tick (): void {
+    for (const s of this.#sessions) s.tick()
+    for (const link of this.#links.values()) link.evaluateClock()
+    this.#correctClock()
+    // This node's own wall clock against the monotonic clock: a forward step is a jump
+    // (backward steps are reported by the store, which sees them when it stamps).
+    const wall = this.#o.store.clock.wallTime()
+    const mono = performance.now()
+    const expected = this.#lastWall + (mono - this.#lastMono)
+    if (wall - expected > CLOCK_JUMP_MS) this.emit('clock-jump', { fromMs: Math.round(expected), toMs: wall })
+    this.#lastWall = wall
+    this.#lastMono = mono
+  }
+
+  /** Self-correction (docs/protocol.md "Clock skew"). */
+  #correctClock (): void {
+    const offsets: number[] = []
+    for (const link of this.#links.values()) {
+      if (link.session !== undefined && link.offsetMs !== null) offsets.push(link.offsetMs)
+    }
+    const next = correctionFor(offsets, this.#o.maxClockSkewMs)
+    const clock = this.#o.store.clock
+    const current = clock.correctionMs
+    if (next === undefined || next === current) return
+    clock.setCorrection(next)
+    if (next === 0 || current === 0 || Math.abs(next - current) > CORRECTION_EVENT_MS) {
+      this.emit('clock-corrected', { correctionMs: next, offsets })
+    }
+  }
+}
+
+function clamp (n: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, Math.floor(n)))
+}
+
+function dropUndefined<T extends object> (o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}

@@ -1,0 +1,129 @@
+/**
+ * Nodes for replication tests: a real Store in a temp dir and a Replicator on
+ * 127.0.0.1, wired into a topology. Ports are picked with freePort (peers must know
+ * them in advance) and retried if taken meanwhile.
+ */
+import { Store } from '../../src/store/index.js'
+import { Replicator } from '../../src/replication/index.js'
+import type { ReplicatorOptions } from '../../src/replication/api.js'
+import type { MessageState } from '../../src/types.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from '../helpers/tmp.js'
+
+export const CLUSTER = 'test'
+export const SECRET = Buffer.from('correct horse battery staple')
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface TestNode {
+  id: string
+  dir: string
+  port: number
+  store: Store
+  repl: Replicator
+  /** Offset added to the real clock, ms; change it to skew this node. */
+  skew: { ms: number }
+  stop: () => Promise<void>
+  /** Start again on the same directory and port. */
+  restart: () => Promise<void>
+  opts: Partial<ReplicatorOptions>
+}
+
+export interface NodeSpec {
+  id: string
+  peers: string[]
+  opts?: Partial<ReplicatorOptions>
+  retentionMs?: number
+  maxClockSkewMs?: number
+  skewMs?: number
+}
+
+const FAST: Partial<ReplicatorOptions> = { heartbeatMs: 100, pushDelayMs: 1, handshakeTimeoutMs: 2_000 }
+
+export async function startNodes (t: Teardown, specs: NodeSpec[]): Promise<Map<string, TestNode>> {
+  const ports = new Map<string, number>()
+  for (const s of specs) ports.set(s.id, await freePort())
+  const nodes = new Map<string, TestNode>()
+  for (const spec of specs) {
+    const dir = await mkdtemp(join(tmpdir(), `marksync-repl-${spec.id}-`))
+    const skew = { ms: spec.skewMs ?? 0 }
+    const node: TestNode = {
+      id: spec.id,
+      dir,
+      port: ports.get(spec.id) as number,
+      skew,
+      opts: spec.opts ?? {},
+      store: undefined as unknown as Store,
+      repl: undefined as unknown as Replicator,
+      stop: async () => {
+        await node.repl.stop()
+        await node.store.close()
+      },
+      restart: async () => {
+        node.store = new Store({ location: dir, nodeId: spec.id, durability: 'relaxed', retentionMs: spec.retentionMs, maxClockSkewMs: spec.maxClockSkewMs, wallClock: () => Date.now() + skew.ms })
+        await node.store.open()
+        for (let attempt = 0; ; attempt++) {
+          node.repl = new Replicator({
+            store: node.store,
+            cluster: CLUSTER,
+            nodeId: spec.id,
+            secret: SECRET,
+            listen: { host: '127.0.0.1', port: node.port },
+            peers: spec.peers.map(id => ({ id, url: `ws://127.0.0.1:${ports.get(id) as number}` })),
+            maxClockSkewMs: spec.maxClockSkewMs,
+            ...FAST,
+            ...spec.opts
+          })
+          try {
+            await node.repl.start()
+            return
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt > 5) throw err
+            node.port = await freePort()
+            ports.set(spec.id, node.port)
+          }
+        }
+      }
+    }
+    await node.restart()
+    // Stop before the directory goes: tap runs teardowns in the order they were added.
+    t.teardown(async () => {
+      await node.stop()
+      await rm(dir, { recursive: true, force: true })
+    })
+    nodes.set(spec.id, node)
+  }
+  return nodes
+}
+
+/** Every pair connected: full mesh. */
+export function fullMesh (ids: string[], opts?: Partial<ReplicatorOptions>): NodeSpec[] {
+  return ids.map(id => ({ id, peers: ids.filter(p => p !== id), opts }))
+}
+
+/** Links given as pairs. */
+export function topology (ids: string[], pairs: Array<[string, string]>, opts?: Partial<ReplicatorOptions>): NodeSpec[] {
+  return ids.map(id => ({
+    id,
+    peers: pairs.filter(p => p.includes(id)).map(p => p[0] === id ? p[1] : p[0]),
+    opts
+  }))
+}
+
+export async function winners (store: Store): Promise<Array<Omit<MessageState, 'localTime' | 'seq'>>> {
+  const out = []
+  for await (const w of store.winners()) out.push({ user: w.user, message: w.message, status: w.status, origin: w.origin, ts: w.ts, originTime: w.originTime })
+  return out
+}
+
+export async function unreadTable (store: Store, users: string[]): Promise<Record<string, { count: number, ids: string[] }>> {
+  const out: Record<string, { count: number, ids: string[] }> = {}
+  for (const u of users) out[u] = { count: await store.unreadCount(u), ids: await store.unread(u) }
+  return out
+}
+
+export function connected (node: TestNode, peer: string): boolean {
+  return node.repl.status().find(p => p.id === peer)?.connected ?? false
+}
