@@ -1,9 +1,15 @@
 import {
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BATCH_ENTRIES,
   DEFAULT_DURABILITY,
+  DEFAULT_HEARTBEAT_MS,
   DEFAULT_LOG_RETENTION_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_PURGE_INTERVAL_MS,
-  MAX_BATCH_ENTRIES
+  DEFAULT_WINDOW,
+  MAX_BATCH_ENTRIES,
+  MAX_FRAME_BYTES,
+  MAX_WINDOW
 } from '../limits.js'
 import type { Durability } from '../store/api.js'
 import { parseDuration } from './duration.js'
@@ -13,9 +19,8 @@ import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
 export type SecretRef = { file: string } | { env: string }
 
 /**
- * Tunables of one node: the mesh-wide `settings` with the node's own `settings`
- * laid over them. Replication tunables left unset keep the replicator's defaults
- * (documented in docs/operations.md).
+ * Tunables of one node: the defaults, then the mesh-wide `settings`, then the
+ * node's own `settings` (documented in docs/operations.md "Settings").
  */
 export interface Settings {
   durability: Durability
@@ -23,10 +28,10 @@ export interface Settings {
   /** 0 turns the scheduled purge off (on-demand purge still works). */
   purgeIntervalMs: number
   maxClockSkewMs: number
-  heartbeatMs?: number
-  batchEntries?: number
-  batchBytes?: number
-  window?: number
+  heartbeatMs: number
+  batchEntries: number
+  batchBytes: number
+  window: number
   apiToken?: SecretRef
 }
 
@@ -34,13 +39,17 @@ export const DEFAULT_SETTINGS: Settings = {
   durability: DEFAULT_DURABILITY,
   retentionMs: DEFAULT_LOG_RETENTION_MS,
   purgeIntervalMs: DEFAULT_PURGE_INTERVAL_MS,
-  maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS
+  maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
+  heartbeatMs: DEFAULT_HEARTBEAT_MS,
+  batchEntries: DEFAULT_BATCH_ENTRIES,
+  batchBytes: DEFAULT_BATCH_BYTES,
+  window: DEFAULT_WINDOW
 }
 
-/** Largest `batchBytes` setting, in bytes (a replication frame must stay well under memory limits). */
-export const MAX_BATCH_BYTES_SETTING = 16 * 1_048_576
-/** Largest `window` setting: unacknowledged batches in flight per peer. */
-export const MAX_WINDOW_SETTING = 64
+/** Largest `batchBytes` setting, in bytes: a batch must fit in one replication frame. */
+export const MAX_BATCH_BYTES_SETTING = MAX_FRAME_BYTES
+/** Largest `window` setting: half the receiver's queue (MAX_WINDOW), as the replicator allows. */
+export const MAX_WINDOW_SETTING = MAX_WINDOW / 2
 /** Shortest `heartbeat` setting, in ms. */
 export const MIN_HEARTBEAT_MS = 50
 

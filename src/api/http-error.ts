@@ -1,0 +1,30 @@
+import { isMarksyncError, MarksyncError } from '../errors.js'
+
+/**
+ * An error the API answers with `{"error": {"code", "message"}}`. Codes are stable
+ * (docs/operations.md "Error codes"); the HTTP status follows from the code.
+ */
+export class HttpError extends MarksyncError {
+  readonly status: number
+
+  constructor (status: number, code: string, message: string) {
+    super(code, message)
+    this.name = 'HttpError'
+    this.status = status
+  }
+}
+
+/** Validation codes of the store and validators: the caller's input was wrong. */
+const BAD_INPUT = new Set(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE'])
+/** The node cannot serve right now; retry later or elsewhere. */
+const UNAVAILABLE = new Set(['STORE_NOT_OPEN', 'SHUTTING_DOWN'])
+
+/** The HTTP answer for any error; unknown failures become 500 INTERNAL without internals. */
+export function toHttpError (err: unknown): HttpError {
+  if (err instanceof HttpError) return err
+  if (isMarksyncError(err)) {
+    if (BAD_INPUT.has(err.code)) return new HttpError(400, err.code, err.message)
+    if (UNAVAILABLE.has(err.code)) return new HttpError(503, err.code, err.message)
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error (see the node\'s log)')
+}

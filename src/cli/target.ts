@@ -1,0 +1,49 @@
+import { loadMeshFile } from '../config/load.js'
+import { Problems } from '../config/problems.js'
+import { readSecret } from '../config/resources.js'
+import { MarksyncError } from '../errors.js'
+import { ApiClient } from './client.js'
+
+/**
+ * Which node a client command talks to: `--api URL`, or `--config FILE --node ID`
+ * (the node's API address from the mesh file), or `MARKSYNC_API`. The bearer token:
+ * `--token`, else `MARKSYNC_API_TOKEN`, else the node's `apiToken` from the mesh file.
+ */
+export interface TargetArgs {
+  api?: string
+  config?: string
+  node?: string
+  token?: string
+}
+
+export class UsageError extends MarksyncError {
+  constructor (message: string) {
+    super('USAGE', message)
+    this.name = 'UsageError'
+  }
+}
+
+export function clientFor (args: TargetArgs, env: Record<string, string | undefined> = process.env): ApiClient {
+  let base = args.api ?? undefined
+  let token = args.token ?? env.MARKSYNC_API_TOKEN
+  if (base === undefined && args.config !== undefined) {
+    if (args.node === undefined) throw new UsageError('--config needs --node ID to pick the node whose API to call')
+    const { mesh, problems } = loadMeshFile(args.config)
+    const node = mesh.nodes.find(n => n.id === args.node)
+    if (node === undefined) {
+      const why = problems.ok ? `no node "${args.node}" in ${args.config}` : `${args.config} is invalid (run "marksync config check ${args.config}")`
+      throw new UsageError(why)
+    }
+    // A wildcard bind address is reached on loopback from the same host.
+    const host = node.api.host === '0.0.0.0' ? '127.0.0.1' : node.api.host === '::' ? '::1' : node.api.host
+    base = `http://${host.includes(':') ? `[${host}]` : host}:${node.api.port}`
+    if (token === undefined && node.settings.apiToken !== undefined) {
+      const tokenProblems = new Problems()
+      token = readSecret(node.settings.apiToken, mesh.dir, ['settings', 'apiToken'], tokenProblems, env, 1)?.toString('utf8')
+    }
+  }
+  base ??= env.MARKSYNC_API
+  if (base === undefined) throw new UsageError('which node? give --api URL, or --config FILE --node ID (or set MARKSYNC_API)')
+  if (!/^https?:\/\//.test(base)) throw new UsageError(`--api must be an http:// URL, got "${base}"`)
+  return token === undefined ? new ApiClient(base) : new ApiClient(base, { token })
+}

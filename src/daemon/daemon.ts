@@ -1,0 +1,200 @@
+/**
+ * One marksync node: the store, the replicator, the HTTP API and the purge schedule,
+ * wired together and logged.
+ *
+ * start(): open the store (a locked data dir fails here) → start the replicator →
+ * start the API → log "ready". stop(): stop the API first (no new requests; in-flight
+ * writes finish and are answered), then the purge schedule, the replicator (closes
+ * peer sessions), and last the store (waits for queued writes, closes LevelDB).
+ */
+import type { NodeConfig } from '../config/load.js'
+import { ApiServer } from '../api/server.js'
+import type { WallClock } from '../hlc.js'
+import type { Logger } from '../log.js'
+import { Metrics } from '../metrics.js'
+import type { PeerStatus, ReplicatorApi, ReplicatorOptions } from '../replication/api.js'
+import { Store } from '../store/index.js'
+import type { PurgeResult } from '../store/api.js'
+import type { LogEntry } from '../types.js'
+import { Purger } from './purger.js'
+import type { ReplicatorFactory } from './replicator-seam.js'
+
+export interface DaemonOptions {
+  config: NodeConfig
+  logger: Logger
+  wallClock?: WallClock
+  /** Undefined runs the node without replication (API and store only). */
+  createReplicator?: ReplicatorFactory
+}
+
+type Listener = [emitter: { off: (event: string, fn: (arg: any) => void) => unknown }, event: string, fn: (arg: any) => void]
+
+export class Daemon {
+  readonly #options: DaemonOptions
+  readonly #log: Logger
+  #store: Store | undefined
+  #replicator: ReplicatorApi | undefined
+  #api: ApiServer | undefined
+  #purger: Purger | undefined
+  #metrics: Metrics | undefined
+  #listeners: Listener[] = []
+  #stopping: Promise<void> | undefined
+
+  constructor (options: DaemonOptions) {
+    this.#options = options
+    this.#log = options.logger
+  }
+
+  get store (): Store | undefined { return this.#store }
+  get apiUrl (): string | undefined { return this.#api?.url }
+  get peerPort (): number | undefined { return this.#replicator?.port }
+
+  peers (): PeerStatus[] {
+    return this.#replicator?.status() ?? []
+  }
+
+  async start (): Promise<void> {
+    const { config, logger: log } = this.#options
+    const { node, mesh } = config
+    log.info({ event: 'started', cluster: mesh.cluster, dataDir: node.dataDir, peers: config.peers.map(p => p.id), durability: node.settings.durability }, 'starting')
+    try {
+      await this.#startStore()
+      this.#startReplicator()
+      await this.#replicator?.start()
+      await this.#startApi()
+      const purger = new Purger({
+        intervalMs: node.settings.purgeIntervalMs,
+        purge: async () => await (this.#store as Store).purgeExpired(),
+        onPurge: (result, trigger, durationMs) => this.#onPurge(result, trigger, durationMs),
+        onError: err => log.error({ event: 'purge-failed', err }, 'scheduled purge failed')
+      })
+      purger.start()
+      this.#purger = purger
+    } catch (err) {
+      await this.#teardown()
+      throw err
+    }
+    log.info({ event: 'ready', api: this.apiUrl, peerPort: this.peerPort ?? null, replication: this.#replicator !== undefined }, 'ready')
+  }
+
+  async #startStore (): Promise<void> {
+    const { node } = this.#options.config
+    const options: ConstructorParameters<typeof Store>[0] = {
+      location: node.dataDir,
+      nodeId: node.id,
+      durability: node.settings.durability,
+      retentionMs: node.settings.retentionMs,
+      maxClockSkewMs: node.settings.maxClockSkewMs
+    }
+    if (this.#options.wallClock !== undefined) options.wallClock = this.#options.wallClock
+    const store = new Store(options)
+    await store.open()
+    this.#store = store
+    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }) })
+    this.#on(store, 'entered', (entries: LogEntry[]) => this.#metrics?.entered(entries))
+    this.#on(store, 'clock-jump', (jump: unknown) => {
+      this.#metrics?.clockJump()
+      this.#log.warn({ event: 'clock-jump', source: 'store', ...(jump as object) }, 'wall clock jumped backwards')
+    })
+  }
+
+  #startReplicator (): void {
+    const { config, createReplicator } = this.#options
+    if (createReplicator === undefined) {
+      this.#log.warn({ event: 'replication-disabled' }, 'this build has no replicator: serving the API only')
+      return
+    }
+    const { node, mesh } = config
+    const s = node.settings
+    const options: ReplicatorOptions = {
+      store: this.#store as Store,
+      cluster: mesh.cluster,
+      nodeId: node.id,
+      secret: config.secret,
+      listen: node.listen,
+      peers: config.peers,
+      maxClockSkewMs: s.maxClockSkewMs,
+      heartbeatMs: s.heartbeatMs,
+      batchEntries: s.batchEntries,
+      batchBytes: s.batchBytes,
+      window: s.window
+    }
+    if (config.tls !== undefined) options.tls = config.tls
+    const replicator = createReplicator(options)
+    this.#replicator = replicator
+    const log = this.#log
+    const m = (): Metrics | undefined => this.#metrics
+    this.#on(replicator, 'peer-connected', (e: any) => { m()?.peerEvent('connected'); log.info({ event: 'peer-connected', ...e }, 'peer connected') })
+    this.#on(replicator, 'peer-disconnected', (e: any) => { m()?.peerEvent('disconnected'); log.info({ event: 'peer-disconnected', ...e }, 'peer disconnected') })
+    this.#on(replicator, 'peer-rejected', (e: any) => { m()?.peerEvent('rejected'); log.warn({ event: 'peer-rejected', ...e }, 'peer session rejected') })
+    this.#on(replicator, 'peer-skewed', (e: any) => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
+    this.#on(replicator, 'peer-clock-ok', (e: any) => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
+    this.#on(replicator, 'state-transfer', (e: any) => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
+    this.#on(replicator, 'clock-jump', (e: any) => { m()?.clockJump(); log.warn({ event: 'clock-jump', source: 'replicator', ...e }, 'wall clock jumped') })
+    this.#on(replicator, 'batch-applied', (e: any) => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })
+    // The contract says peer faults never surface as 'error'; anything that does is logged, not fatal.
+    this.#on(replicator, 'error', (err: unknown) => log.error({ event: 'replicator-error', err }, 'replicator error'))
+  }
+
+  async #startApi (): Promise<void> {
+    const { config } = this.#options
+    const store = this.#store as Store
+    const metrics = this.#metrics as Metrics
+    const options: ConstructorParameters<typeof ApiServer>[0] = {
+      host: config.node.api.host,
+      port: config.node.api.port,
+      backend: {
+        store,
+        cluster: config.mesh.cluster,
+        retentionMs: config.node.settings.retentionMs,
+        peers: () => this.peers(),
+        purge: async () => await (this.#purger as Purger).run('api'),
+        metrics: async () => await metrics.text()
+      },
+      onRequest: (route, status) => metrics.httpRequest(route, status),
+      onError: (err, route) => this.#log.error({ event: 'api-error', route, err }, 'API request failed')
+    }
+    if (config.apiToken !== undefined) options.token = config.apiToken
+    const api = new ApiServer(options)
+    await api.start()
+    this.#api = api
+  }
+
+  #onPurge (result: PurgeResult, trigger: string, durationMs: number): void {
+    this.#metrics?.purged(result.removed)
+    this.#log.info({ event: 'purge', trigger, removed: result.removed, oldestSeq: result.oldestSeq, durationMs }, 'purge')
+  }
+
+  #on (emitter: { on: (event: string, fn: (arg: any) => void) => unknown, off: (event: string, fn: (arg: any) => void) => unknown }, event: string, fn: (arg: any) => void): void {
+    emitter.on(event, fn)
+    this.#listeners.push([emitter, event, fn])
+  }
+
+  /** Idempotent; concurrent calls share one stop. */
+  async stop (reason = 'stop'): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#log.info({ event: 'stopping', reason }, 'stopping')
+      await this.#teardown()
+      this.#log.info({ event: 'stopped' }, 'stopped')
+    })()
+    await this.#stopping
+  }
+
+  /** Each step runs even if an earlier one failed: the store must be closed whatever happens. */
+  async #teardown (): Promise<void> {
+    await this.#safely('api', async () => await this.#api?.stop())
+    await this.#safely('purger', async () => await this.#purger?.stop())
+    await this.#safely('replicator', async () => await this.#replicator?.stop())
+    for (const [emitter, event, fn] of this.#listeners) emitter.off(event, fn)
+    this.#listeners = []
+    await this.#safely('store', async () => await this.#store?.close())
+  }
+
+  async #safely (component: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn()
+    } catch (err) {
+      this.#log.error({ event: 'stop-failed', component, err }, `stopping the ${component} failed`)
+    }
+  }
+}
