@@ -17,7 +17,9 @@ import { Store } from '../store/index.js'
 import type { PurgeResult } from '../store/api.js'
 import type { LogEntry } from '../types.js'
 import { Purger } from './purger.js'
-import type { ReplicatorFactory } from './replicator-seam.js'
+
+/** Where the daemon gets its replicator; tests may run a node without one. */
+export type ReplicatorFactory = (options: ReplicatorOptions) => ReplicatorApi
 
 export interface DaemonOptions {
   config: NodeConfig

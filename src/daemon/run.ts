@@ -3,7 +3,7 @@ import { isMarksyncError } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
 import { Daemon } from './daemon.js'
 import { EXIT } from './exit-codes.js'
-import { loadReplicatorFactory } from './replicator-seam.js'
+import { Replicator } from '../replication/index.js'
 import { wallClockFromEnv } from './test-clock.js'
 
 /**
@@ -37,8 +37,7 @@ export async function runDaemon (options: RunOptions): Promise<number> {
   }
   const { wallClock, testClockFile } = wallClockFromEnv(env)
   if (testClockFile !== undefined) log.warn({ event: 'test-clock', file: testClockFile }, 'TEST-ONLY clock offset file in use')
-  const createReplicator = await loadReplicatorFactory()
-  const daemon = new Daemon(createReplicator === undefined ? { config, logger: log, wallClock } : { config, logger: log, wallClock, createReplicator })
+  const daemon = new Daemon({ config, logger: log, wallClock, createReplicator: options => new Replicator(options) })
 
   let signalled: (signal: string) => void = () => {}
   const signal = new Promise<string>(resolve => { signalled = resolve })
