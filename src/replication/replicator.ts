@@ -195,16 +195,24 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
 
   #dial (link: PeerLink): void {
     if (this.#stopped || link.session !== undefined || link.dialing) return
-    link.dialing = true
     const tls = this.#o.tls
-    const ws = new WebSocket(link.url, {
-      maxPayload: MAX_FRAME_BYTES,
-      perMessageDeflate: false,
-      handshakeTimeout: this.#o.handshakeTimeoutMs,
-      ca: tls?.ca,
-      cert: tls?.cert,
-      key: tls?.key
-    })
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(link.url, {
+        maxPayload: MAX_FRAME_BYTES,
+        perMessageDeflate: false,
+        handshakeTimeout: this.#o.handshakeTimeoutMs,
+        ca: tls?.ca,
+        cert: tls?.cert,
+        key: tls?.key
+      })
+    } catch (err) {
+      // An unusable URL: said once per attempt, retried slowly in case the mesh is fixed.
+      this.emit('peer-rejected', { peer: link.id, remoteAddress: link.url, code: 'INVALID_URL', reason: (err as Error).message })
+      this.#redial(link, (this.#backoff.get(link.id) as Backoff).next())
+      return
+    }
+    link.dialing = true
     this.#track(new Session(ws, this.#sessionInit('dialer', new Set([link.id]), link.url), this.#handlers))
   }
 
@@ -261,7 +269,8 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     if (link !== undefined && link.session === s) {
       link.detach(s)
       this.emit('peer-disconnected', { peer: link.id, code, reason: s.closeReason })
-    } else if (s.failedLocally && !ORDINARY_CLOSES.has(code)) {
+    }
+    if (s.failedLocally && !ORDINARY_CLOSES.has(code)) {
       this.emit('peer-rejected', { peer: s.peer, remoteAddress: s.remoteAddress, code, reason: s.closeReason })
     }
     if (link === undefined || this.#stopped) return

@@ -176,8 +176,12 @@ export class Session {
 
   #onError (err: Error & { code?: string }): void {
     // ws closes the socket itself after a protocol error (1009 for an oversized frame).
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.closeCode ??= 'FRAME_TOO_LARGE'
-    else this.closeCode ??= 'SOCKET_ERROR'
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.failedLocally = true
+      this.closeCode ??= 'FRAME_TOO_LARGE'
+    } else {
+      this.closeCode ??= 'SOCKET_ERROR'
+    }
     this.closeReason ||= err.message
     if (this.#state === 'handshake' || this.#state === 'established') this.#state = 'closing'
   }
