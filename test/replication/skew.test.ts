@@ -1,0 +1,97 @@
+import t from 'tap'
+import { physicalMs } from '../../src/hlc.js'
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../src/limits.js'
+import { waitFor } from '../helpers/wait.js'
+import { connected, fullMesh, startNodes, winners, type TestNode } from './helpers.js'
+
+const TEN_MINUTES = 10 * 60_000
+
+function peer (n: TestNode, id: string): ReturnType<TestNode['repl']['status']>[number] {
+  return n.repl.status().find(p => p.id === id) as ReturnType<TestNode['repl']['status']>[number]
+}
+
+/** How far a node's HLC is ahead of the real clock, in ms. */
+function hlcLead (n: TestNode): number {
+  return physicalMs(n.store.clock.last) - Date.now()
+}
+
+t.test('a node 10 minutes ahead is held, corrects itself, and its changes flow once its clock is back', async t => {
+  const heartbeatMs = 100
+  const specs = fullMesh(['a', 'b', 'c'], { heartbeatMs })
+  specs[2].skewMs = TEN_MINUTES
+  const nodes = await startNodes(t, specs)
+  const [a, b, c] = ['a', 'b', 'c'].map(id => nodes.get(id) as TestNode)
+  const corrections: number[] = []
+  c.repl.on('clock-corrected', e => corrections.push(e.correctionMs))
+
+  await waitFor(() => connected(a, 'c') && connected(b, 'c') && connected(a, 'b'), { what: 'mesh up' })
+  await waitFor(() => peer(a, 'c').skewed && peer(b, 'c').skewed, { what: 'c marked skewed' })
+  t.ok(Math.abs((peer(a, 'c').clockOffsetMs ?? 0) - TEN_MINUTES) < 5_000, 'offset measured as about +10 min')
+  t.notOk(peer(a, 'b').skewed, 'a and b agree')
+  // c sees both peers 10 minutes behind, they agree: its own clock is the odd one out.
+  await waitFor(() => Math.abs(c.repl.clockCorrectionMs + TEN_MINUTES) < 5_000, { what: 'c corrects itself' })
+  t.ok(corrections.length >= 1, 'clock-corrected emitted')
+
+  await c.store.mark([{ user: 'u', message: 'from-c', status: 'read' }, { user: 'u', message: 'c2', status: 'unread' }])
+  await a.store.mark([{ user: 'u', message: 'from-a', status: 'unread' }])
+  t.ok(hlcLead(c) < DEFAULT_MAX_CLOCK_SKEW_MS, 'c stamps with the corrected clock, not 10 minutes ahead')
+  // c still receives from its peers: their timestamps are behind its clock, harmless.
+  await waitFor(async () => (await c.store.get('u', 'from-a')) !== undefined, { what: 'a → c flows' })
+  // Let several heartbeats pass (seen as bytes from c), then check that c's changes were held.
+  const heard = peer(a, 'c').bytesReceived
+  await waitFor(() => peer(a, 'c').bytesReceived > heard + 200, { what: 'heartbeats from c' })
+  t.equal(await a.store.get('u', 'from-c'), undefined, 'a holds c\'s changes')
+  t.equal(await b.store.get('u', 'from-c'), undefined, 'b holds c\'s changes')
+  t.equal(peer(a, 'c').entriesEntered, 0)
+  t.ok(peer(c, 'a').behind > 0, 'they wait on c\'s disk')
+  for (const n of [a, b, c]) t.ok(hlcLead(n) < DEFAULT_MAX_CLOCK_SKEW_MS, `${n.id}: HLC not dragged ahead`)
+
+  // The clock comes back: c is marked ok, resumes, and the held changes replicate.
+  const okAt: number[] = []
+  a.repl.on('peer-clock-ok', e => { if (e.peer === 'c') okAt.push(Date.now()) })
+  const fixedAt = Date.now()
+  c.skew.ms = 0
+  await waitFor(() => okAt.length > 0, { what: 'a sees c ok' })
+  t.ok(okAt[0] - fixedAt <= 2 * heartbeatMs + 100, `ok about a heartbeat later (${okAt[0] - fixedAt} ms)`)
+  await waitFor(async () => (await a.store.get('u', 'from-c'))?.status === 'read' && (await b.store.get('u', 'c2')) !== undefined, { what: 'held changes flow' })
+  await waitFor(() => c.repl.clockCorrectionMs === 0, { what: 'c drops its correction' })
+  await waitFor(async () => {
+    const w = JSON.stringify(await winners(a.store))
+    return w === JSON.stringify(await winners(b.store)) && w === JSON.stringify(await winners(c.store))
+  }, { what: 'convergence' })
+  for (const n of [a, b, c]) t.ok(hlcLead(n) < DEFAULT_MAX_CLOCK_SKEW_MS, `${n.id}: HLC sane at the end`)
+})
+
+t.test('skew appearing mid-session is detected within two heartbeats', async t => {
+  const heartbeatMs = 200
+  const nodes = await startNodes(t, fullMesh(['a', 'b'], { heartbeatMs }))
+  const [a, b] = ['a', 'b'].map(id => nodes.get(id) as TestNode)
+  await waitFor(() => connected(a, 'b') && peer(a, 'b').clockOffsetMs !== null, { what: 'link up' })
+  let skewedAt = 0
+  a.repl.on('peer-skewed', e => { if (e.peer === 'b') skewedAt = Date.now() })
+  const at = Date.now()
+  b.skew.ms = TEN_MINUTES
+  await waitFor(() => skewedAt > 0, { what: 'b marked skewed' })
+  t.ok(skewedAt - at <= 2 * heartbeatMs, `detected after ${skewedAt - at} ms`)
+  t.ok(peer(a, 'b').skewed)
+})
+
+t.test('timestamps from the future wait until the receiver\'s clock reaches them', async t => {
+  // One peer only: no majority to correct c, so its changes are stamped ahead.
+  const maxClockSkewMs = 1_000
+  const nodes = await startNodes(t, [
+    { id: 'a', peers: ['c'], maxClockSkewMs },
+    { id: 'c', peers: ['a'], maxClockSkewMs, skewMs: 4_000 }
+  ])
+  const [a, c] = ['a', 'c'].map(id => nodes.get(id) as TestNode)
+  let skewedEvents = 0
+  a.repl.on('peer-skewed', () => { skewedEvents++ })
+  await waitFor(() => connected(a, 'c') && peer(a, 'c').skewed, { what: 'c skewed' })
+  const [entry] = await c.store.mark([{ user: 'u', message: 'future', status: 'read' }])
+  t.ok(entry.originTime - Date.now() > 3_000, 'stamped about 4 s ahead')
+  c.skew.ms = 0 // its clock is fine again, but the change keeps its future timestamp
+  await waitFor(async () => (await a.store.get('u', 'future'))?.status === 'read', { timeoutMs: 10_000, what: 'delivered once due' })
+  t.ok(Date.now() >= entry.originTime - maxClockSkewMs, 'not before it was within the tolerance')
+  t.ok(hlcLead(a) <= maxClockSkewMs, 'a\'s HLC never ran ahead beyond the tolerance')
+  t.ok(skewedEvents >= 2, 'refused by the store once (a second skew episode)')
+})
