@@ -120,6 +120,19 @@ export class ChaosCluster {
     }
   }
 
+  /** Connections forwarded, broken by a cut and refused while cut, over every proxy. */
+  proxyStats (): { accepted: number, broken: number, refused: number } {
+    const stats = { accepted: 0, broken: 0, refused: 0 }
+    for (const proxies of this.#proxies.values()) {
+      for (const proxy of proxies) {
+        stats.accepted += proxy.accepted
+        stats.broken += proxy.broken
+        stats.refused += proxy.refused
+      }
+    }
+    return stats
+  }
+
   async startAll (): Promise<void> {
     await Promise.all([...this.nodes.values()].map(async node => { await node.start() }))
   }

@@ -57,6 +57,8 @@ export interface ChaosResult {
   /** ms from "everything healed" to equal winners on every node; null if never. */
   convergeMs: number | null
   monitor: ClockMonitor | undefined
+  /** Link proxy connections: forwarded, broken by cuts, refused while cut. */
+  proxies: { accepted: number, broken: number, refused: number }
   durationMs: number
   summary: string[]
 }
@@ -107,7 +109,7 @@ export async function runChaos (init: ChaosOptions): Promise<ChaosResult> {
   const result: ChaosResult = {
     seed: o.seed, passed: false, failures, dir, kept: false, nodes: o.nodes, schedule: [],
     faultsRun: countByKind([]), acked: 0, uncertain: 0, refused: 0, httpErrors: {}, badAcks: [],
-    check: undefined, convergeMs: null, monitor: undefined, durationMs: 0, summary: []
+    check: undefined, convergeMs: null, monitor: undefined, proxies: { accepted: 0, broken: 0, refused: 0 }, durationMs: 0, summary: []
   }
   let cluster: ChaosCluster | undefined
   let workload: Workload | undefined
@@ -185,6 +187,7 @@ export async function runChaos (init: ChaosOptions): Promise<ChaosResult> {
       result.httpErrors = Object.fromEntries(workload.errors)
       result.badAcks = workload.badAcks.slice(0, 20)
     }
+    if (cluster !== undefined) result.proxies = cluster.proxyStats()
     await cluster?.stopAll().catch(() => {})
     cluster?.killAllNow()
     process.off('exit', onExit)
@@ -334,6 +337,12 @@ function judge (result: ChaosResult, workload: Workload, monitor: ClockMonitor, 
   if (workload.badAcks.length > 0) f.push(`${workload.badAcks.length} acknowledgements did not match their request`)
   for (const s of monitor.skews) {
     if (s.reportedBy.length === 0) f.push(`node ${s.node} skewed by ${s.offsetMs} ms was never reported skewed by a peer`)
+  }
+  // The long outage must have exercised what it is for: catching up by state transfer.
+  for (const fault of result.schedule) {
+    if (fault.kind === 'longdown' && monitor.stateTransfers(fault.node) === 0) {
+      f.push(`node ${fault.node ?? '?'} was down past retention but no peer was seen sending it a state transfer`)
+    }
   }
   if (monitor.violations.length > 0) f.push(`HLC ran ahead of real time by more than ${maxClockSkewMs} ms: ${monitor.violations.join('; ')}`)
 }

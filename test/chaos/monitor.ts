@@ -51,6 +51,7 @@ export class ClockMonitor {
   #timer: NodeJS.Timeout | undefined
   #running = false
   #loop: Promise<void> | undefined
+  /** Per `observer>peer`: state transfers the observer started towards the peer. */
   readonly #transfers = new Map<string, { pid: number | undefined, base: number, current: number }>()
 
   constructor (readonly cluster: ChaosCluster, readonly maxClockSkewMs: number, readonly token?: string) {}
@@ -94,10 +95,12 @@ export class ClockMonitor {
     return this.skews.find(s => s.node === node && s.to === undefined)
   }
 
-  /** State transfers sent, summed over every incarnation of every node. */
-  get stateTransfers (): number {
+  /** State transfers sent (to `peer`, or to anyone), summed over every incarnation of every node. */
+  stateTransfers (peer?: string): number {
     let total = 0
-    for (const t of this.#transfers.values()) total += t.base + t.current
+    for (const [key, t] of this.#transfers) {
+      if (peer === undefined || key.endsWith(`>${peer}`)) total += t.base + t.current
+    }
     return total
   }
 
@@ -134,14 +137,17 @@ export class ClockMonitor {
         open.detectedAfterMs ??= now - open.from
       }
     }
-    const sent = (status.peers ?? []).reduce((sum, p) => sum + (p.stateTransfers ?? 0), 0)
-    const t = this.#transfers.get(id) ?? { pid, base: 0, current: 0 }
-    if (t.pid !== pid) {
-      t.base += t.current
-      t.pid = pid
-      t.current = 0
+    for (const peer of status.peers ?? []) {
+      // Counters restart with the process: carry the last incarnation's total over.
+      const key = `${id}>${peer.id}`
+      const t = this.#transfers.get(key) ?? { pid, base: 0, current: 0 }
+      if (t.pid !== pid) {
+        t.base += t.current
+        t.pid = pid
+        t.current = 0
+      }
+      t.current = Math.max(t.current, peer.stateTransfers ?? 0)
+      this.#transfers.set(key, t)
     }
-    t.current = Math.max(t.current, sent)
-    this.#transfers.set(id, t)
   }
 }

@@ -31,6 +31,8 @@ export class LinkProxy {
   accepted = 0
   /** Connections refused because the link was cut. */
   refused = 0
+  /** Open connections broken by `cut()`. */
+  broken = 0
 
   constructor (options: LinkProxyOptions) {
     this.#target = options.target
@@ -81,6 +83,7 @@ export class LinkProxy {
 
   cut (): void {
     this.#cut = true
+    this.broken += this.#pairs.size
     for (const pair of this.#pairs) pair.destroy()
   }
 

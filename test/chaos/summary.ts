@@ -25,6 +25,7 @@ export function formatSummary (r: ChaosResult): string[] {
   lines.push(`chaos run, seed ${r.seed} (replay: --seed ${r.seed}), ${r.nodes} nodes, ${seconds(r.durationMs)} in all`)
   lines.push(`faults planned ${r.schedule.length}, run: ${FAULT_KINDS.map(k => `${k} ${r.faultsRun[k]}`).join(', ')}`)
   lines.push(`workload: ${r.acked} changes acknowledged, ${r.uncertain} sent without an answer, ${r.refused} requests refused (node down), HTTP errors ${JSON.stringify(r.httpErrors)}`)
+  lines.push(`link proxies: ${r.proxies.accepted} connections forwarded, ${r.proxies.broken} broken by cuts, ${r.proxies.refused} refused while cut`)
   const m = r.monitor
   if (m !== undefined) {
     for (const s of m.skews) {
@@ -32,7 +33,7 @@ export function formatSummary (r: ChaosResult): string[] {
         `${s.detectedAfterMs === undefined ? '' : ` after ${s.detectedAfterMs} ms`}, its own HLC lead at most ${s.selfLeadMs} ms`)
     }
     const leads = [...m.maxLeadMs].map(([id, ms]) => `${id} ${ms}`).join(', ')
-    lines.push(`greatest HLC lead over real time outside skew windows (ms): ${leads === '' ? 'n/a' : leads}; state transfers seen: ${m.stateTransfers}`)
+    lines.push(`greatest HLC lead over real time outside skew windows (ms): ${leads === '' ? 'n/a' : leads}; state transfers seen: ${m.stateTransfers()}`)
   }
   const c = r.check
   if (c !== undefined) {
