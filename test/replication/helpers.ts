@@ -71,7 +71,7 @@ export async function startNodes (t: Teardown, specs: NodeSpec[]): Promise<Map<s
             nodeId: spec.id,
             secret: SECRET,
             listen: { host: '127.0.0.1', port: node.port },
-            peers: spec.peers.map(id => ({ id, url: `ws://127.0.0.1:${ports.get(id) ?? 1}` })),
+            peers: spec.peers.map(id => ({ id, url: `${spec.opts?.tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${ports.get(id) ?? 1}` })),
             maxClockSkewMs: spec.maxClockSkewMs,
             ...FAST,
             ...spec.opts

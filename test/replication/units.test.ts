@@ -1,0 +1,37 @@
+import t from 'tap'
+import { Backoff } from '../../src/replication/backoff.js'
+import { clockSample, correctionFor, median } from '../../src/replication/clock-sample.js'
+
+t.test('backoff doubles, is capped, jitters within [base/2, base], resets', async t => {
+  const low = new Backoff(100, 1_000, () => 0)
+  t.same([low.next(), low.next(), low.next(), low.next(), low.next(), low.next()], [50, 100, 200, 400, 500, 500])
+  const high = new Backoff(100, 1_000, () => 1)
+  t.same([high.next(), high.next()], [100, 200])
+  high.reset()
+  t.equal(high.next(), 100)
+  const real = new Backoff()
+  for (let i = 0; i < 50; i++) {
+    const d = real.next()
+    t.ok(d >= 50 && d <= 30_000, `delay ${d} in range`)
+  }
+})
+
+t.test('NTP offset is round-trip corrected', async t => {
+  // peer 1000 ms ahead, 20 ms each way, 5 ms processing
+  t.same(clockSample(0, 1020, 1025, 45), { offsetMs: 1000, rttMs: 40 })
+  t.same(clockSample(1000, 500, 500, 1000), { offsetMs: -500, rttMs: 0 })
+  t.equal(median([3, 1, 2]), 2)
+  t.equal(median([4, 1, 3, 2]), 3)
+})
+
+t.test('self-correction needs a strict, agreeing majority of at least two peers', async t => {
+  const max = 60_000
+  const ten = 600_000
+  t.equal(correctionFor([], max), undefined, 'no peers: keep')
+  t.equal(correctionFor([-ten], max), undefined, 'one peer cannot outvote us')
+  t.equal(correctionFor([-ten, -ten + 2_000], max), -ten + 1_000, 'both agree: median')
+  t.equal(correctionFor([-ten, 0], max), 0, 'one of two is no majority')
+  t.equal(correctionFor([-ten, -ten, 0], max), -ten, 'two of three')
+  t.equal(correctionFor([-ten, ten, -ten], max), undefined, 'skewed majority that disagrees: keep')
+  t.equal(correctionFor([100, -200, 50], max), 0, 'all within the limit')
+})
