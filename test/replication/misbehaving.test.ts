@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Packr } from 'msgpackr'
 import { MAX_BATCH_ENTRIES, MAX_FRAME_BYTES } from '../../src/limits.js'
-import { encodeFrame } from '../../src/protocol/index.js'
+import { encodeFrame, type BatchFrame } from '../../src/protocol/index.js'
 import { waitFor } from '../helpers/wait.js'
 import { connected, startNodes, type TestNode } from './helpers.js'
 import { RawPeer } from './raw-peer.js'
@@ -23,7 +23,7 @@ t.test('misbehaving peers are closed with the documented code and write nothing'
   const disconnected: Array<{ peer: string, code: string }> = []
   a.repl.on('peer-disconnected', e => disconnected.push(e))
   const seqBefore = a.store.lastSeq
-  const batch = { type: 'batch', prev: 0, seq: 1, entries: [{ user: 'evil', message: 'm', status: 'read', origin: 'x', ts: TS }] } as const
+  const batch: BatchFrame = { type: 'batch', prev: 0, seq: 1, entries: [{ user: 'evil', message: 'm', status: 'read', origin: 'x', ts: TS }] }
 
   const cases: Array<{ name: string, wsCode: number, error?: string, run: (p: RawPeer) => Promise<void> }> = [
     { name: 'wrong secret', wsCode: 1008, error: 'AUTH_FAILED', run: async p => { await p.handshake('x', 'a', { secret: Buffer.from('wrong') }); p.send(encodeFrame(batch)) } },
