@@ -51,6 +51,11 @@ export class ApiServer {
     return this.#port
   }
 
+  /** Requests being handled right now. */
+  get inFlight (): number {
+    return this.#inFlight
+  }
+
   get url (): string {
     const host = this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host
     return `http://${host}:${this.#port}`

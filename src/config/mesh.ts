@@ -1,12 +1,14 @@
 import { resolve } from 'node:path'
 import { checkNodeId } from '../validate.js'
-import { formatAddress, parseAddress, parsePeerUrl, type Address } from './address.js'
+import { parseAddress, parsePeerUrl, type Address } from './address.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
 import { mergeSettings, parseSecretRef, parseSettings, type SecretRef, type Settings } from './settings.js'
 
 /** One node of the mesh, with paths resolved against the mesh file's directory. */
 export interface MeshNode {
   id: string
+  /** Position in the file's `nodes` array, for problem paths. */
+  index: number
   /** Where peers reach this node: `ws://host:port` or `wss://host:port`. */
   peerUrl: string
   secure: boolean
@@ -95,6 +97,7 @@ function parseNode (raw: unknown, at: JsonPath, problems: Problems, dir: string,
     typeof listen === 'string' || dataDir === undefined) return undefined
   return {
     id,
+    index: at[1] as number,
     peerUrl: peer.url,
     secure: peer.secure,
     peerAddress: peer.address,
@@ -174,24 +177,27 @@ function parseLinkUrls (raw: Record<string, unknown>, at: JsonPath, problems: Pr
   return urls
 }
 
-/** Two nodes on the same host must not share a port (listen or API) or a data directory. */
+/**
+ * Nodes on the same machine must not share a port (listen or API, whatever address
+ * they bind) or a data directory. A node's machine is the host of its peerUrl: two
+ * API addresses on 127.0.0.1 of two different machines do not collide.
+ */
 function checkCollisions (nodes: Array<{ node: MeshNode, index: number }>, problems: Problems): void {
   const ports = new Map<string, string>()
   const dirs = new Map<string, string>()
   for (const { node, index } of nodes) {
-    const listenKey = formatAddress(node.listen)
+    const machine = node.peerAddress.host.toLowerCase()
     const endpoints: Array<[string, Address]> = [['listen', node.listen], ['api', node.api]]
     for (const [what, address] of endpoints) {
       if (address.port === 0) continue
-      const key = `${address.host.toLowerCase()}:${address.port}`
-      const label = `nodes[${index}].${what}`
+      const key = `${machine}\u0000${address.port}`
       const first = ports.get(key)
-      if (first !== undefined) problems.add(['nodes', index, what], `port ${formatAddress(address)} is also used by ${first}`)
-      else ports.set(key, what === 'listen' && listenKey === formatAddress(node.peerAddress) ? `${label} (from peerUrl)` : label)
+      if (first !== undefined) problems.add(['nodes', index, what], `port ${address.port} on host ${node.peerAddress.host} is also used by ${first}`)
+      else ports.set(key, `nodes[${index}].${what}`)
     }
-    const dirKey = `${node.peerAddress.host.toLowerCase()}\u0000${node.dataDir}`
+    const dirKey = `${machine}\u0000${node.dataDir}`
     const firstDir = dirs.get(dirKey)
-    if (firstDir !== undefined) problems.add(['nodes', index, 'dataDir'], `same data directory on the same host as ${firstDir}`)
+    if (firstDir !== undefined) problems.add(['nodes', index, 'dataDir'], `same data directory on host ${node.peerAddress.host} as ${firstDir}`)
     else dirs.set(dirKey, `nodes[${index}].dataDir`)
   }
 }

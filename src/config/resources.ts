@@ -65,7 +65,7 @@ export interface NodeResources {
  * (which drops exact repeats, so checking every node reports a shared file once).
  */
 export function readNodeResources (mesh: Mesh, node: MeshNode, problems: Problems, env: Env): NodeResources {
-  const index = mesh.nodes.indexOf(node)
+  const index = node.index
   const out: NodeResources = {}
   if (mesh.secret !== undefined) out.secret = readSecret(mesh.secret, mesh.dir, ['secret'], problems, env, MIN_SECRET_BYTES)
   const token = node.settings.apiToken
