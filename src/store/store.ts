@@ -236,11 +236,16 @@ export class Store extends EventEmitter implements StatusStore {
     return rows.map(([key, value]) => toLogEntry(seqOfKey(key), value))
   }
 
-  async * winners (options: WinnersOptions = {}): AsyncIterable<MessageState> {
+  /** Checks its arguments when called (not at the first `next()`), so mistakes show where they are made. */
+  winners (options: WinnersOptions = {}): AsyncIterable<MessageState> {
     const db = this.#db$()
     const range = options.after === undefined
       ? { gte: WINNERS_START, lt: WINNERS_END }
       : { gt: winnerKey(checkUser(options.after.user), checkMessage(options.after.message)), lt: WINNERS_END }
+    return this.#iterateWinners(db, range)
+  }
+
+  async * #iterateWinners (db: Level<Buffer, Buffer>, range: { gt?: Buffer, gte?: Buffer, lt: Buffer }): AsyncIterable<MessageState> {
     // Iterates in key order, a few entries at a time: memory stays bounded whatever the size.
     for await (const [key, value] of db.iterator(range)) {
       const { user, message } = pairOfKey(key)
