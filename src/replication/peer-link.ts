@@ -60,6 +60,8 @@ export class PeerLink {
 
   // sending
   #nextAfter = 0
+  /** Highest batch seq sent in this session: an ack beyond it is a protocol error. */
+  #sentMax = 0
   #inflight: number[] = []
   #held = false
   #pumping = false
@@ -92,6 +94,7 @@ export class PeerLink {
     this.session = session
     this.#since = Date.now()
     this.#nextAfter = this.#cursor
+    this.#sentMax = this.#cursor
     this.#inflight = []
     this.#held = false
     this.#holding = false
@@ -250,13 +253,19 @@ export class PeerLink {
 
   #onAck (s: Session, seq: number): void {
     if (seq <= this.#cursor) return // late, from before a rewind
-    const i = this.#inflight.indexOf(seq)
-    if (i < 0 || this.#transfer !== undefined) {
+    if (seq > this.#sentMax || this.#transfer !== undefined) {
       s.fail('UNEXPECTED_FRAME', `ack of ${seq}, which was not sent`)
       return
     }
-    this.#inflight.splice(0, i + 1)
+    const i = this.#inflight.indexOf(seq)
     this.#advance(seq)
+    if (i >= 0) {
+      this.#inflight.splice(0, i + 1)
+    } else {
+      // A batch sent before a hold, applied after the resume. The receiver acks only
+      // gap-free ranges, so the ack stands, but the window no longer matches: rewind.
+      this.#rewind()
+    }
     this.pump()
   }
 
@@ -270,6 +279,7 @@ export class PeerLink {
     if (t.done && this.#inflight.length === 0) {
       this.#transfer = undefined
       this.#nextAfter = t.seq
+      this.#sentMax = Math.max(this.#sentMax, t.seq)
       this.#advance(t.seq)
       this.#init.emit('state-transfer', { peer: this.id, direction: 'send', phase: 'end', entries: t.chunk })
     }
@@ -380,6 +390,7 @@ export class PeerLink {
     this.#send(s, { type: 'batch', prev: after, seq: last, entries: out })
     this.#inflight.push(last)
     this.#nextAfter = last
+    this.#sentMax = Math.max(this.#sentMax, last)
     this.#counts.batchesSent++
     return true
   }
