@@ -108,3 +108,7 @@ export const MAX_GROUP_COMMIT_ENTRIES = 20_000
 export const PURGE_CHUNK_ENTRIES = 1_000
 /** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
 export const CLOCK_JUMP_TOLERANCE_MS = 10
+/** Winners the store keeps in memory (least recently used out), so most writes need no read first. About 200 bytes each. */
+export const WINNER_CACHE_ENTRIES = 100_000
+/** Per-user unread counts the store keeps in memory (least recently used out). */
+export const COUNT_CACHE_ENTRIES = 100_000

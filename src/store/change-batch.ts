@@ -8,9 +8,10 @@ import type { Level } from 'level'
 import { physicalMs } from '../hlc.js'
 import type { Change, LogEntry, Status } from '../types.js'
 import { encodeFeed, encodeNumbers, decodeNumbers, encodeWinner, decodeWinner, type WinnerRecord } from './codec.js'
-import { countKey, feedKey, logKey, unreadKey, winnerKey } from './keys.js'
+import { BoundedCache } from './bounded-cache.js'
+import { FAMILY, countKey, feedKey, userPrefix, winnerKey, withSeq } from './keys.js'
 
-export type Op = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
+type ChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>
 
 /** An empty value: presence is the information (log index, unread table). */
 const EMPTY = Buffer.alloc(0)
@@ -23,20 +24,32 @@ interface Slot {
 /** Map key of a (user, message) pair; length-prefixed so no two pairs share one. */
 const pairId = (user: string, message: string): string => `${user.length}:${user}${message}`
 
+/** Committed winners and unread counts the batch may use instead of reading them. */
+export interface StoreCaches {
+  winners: BoundedCache<WinnerRecord>
+  counts: BoundedCache<number>
+}
+
 export class ChangeBatch {
-  readonly ops: Op[] = []
   readonly entries: LogEntry[] = []
-  /** Winners after this batch, by pair; the caller may keep them as a cache. */
-  readonly slots = new Map<string, Slot>()
+  readonly #slots = new Map<string, Slot>()
   readonly #deltas = new Map<string, number>()
+  readonly #counts = new Map<string, number>()
+  readonly #logPrefixes = new Map<string, Buffer>()
   readonly #db: Level<Buffer, Buffer>
-  readonly #cache: WinnerCache | undefined
+  readonly #caches: StoreCaches
+  /**
+   * Operations go straight into a native chained batch: in our measurements about
+   * twice as fast as `db.batch(array)`, which copies and normalizes every operation.
+   * Created at the first write, so a batch that enters nothing holds no native resources.
+   */
+  #chained: ChainedBatch | null = null
   lastSeq: number
 
-  constructor (db: Level<Buffer, Buffer>, lastSeq: number, cache?: WinnerCache) {
+  constructor (db: Level<Buffer, Buffer>, lastSeq: number, caches: StoreCaches) {
     this.#db = db
     this.lastSeq = lastSeq
-    this.#cache = cache
+    this.#caches = caches
   }
 
   /** Reads the current winners of these pairs (from this batch, the cache or disk). */
@@ -44,10 +57,10 @@ export class ChangeBatch {
     const missing: Slot[] = []
     for (const { user, message } of pairs) {
       const id = pairId(user, message)
-      if (this.slots.has(id)) continue
-      const cached = this.#cache?.get(id)
-      const slot: Slot = { key: winnerKey(user, message), winner: cached ?? undefined }
-      this.slots.set(id, slot)
+      if (this.#slots.has(id)) continue
+      const cached = this.#caches.winners.get(id)
+      const slot: Slot = { key: winnerKey(user, message), winner: cached }
+      this.#slots.set(id, slot)
       if (cached === undefined) missing.push(slot)
     }
     if (missing.length === 0) return
@@ -78,75 +91,86 @@ export class ChangeBatch {
     }
     if (from !== undefined) entry.from = from
     const winner: WinnerRecord = { status: change.status, origin: change.origin, ts: change.ts, localTime, seq }
-    this.ops.push(
-      { type: 'put', key: feedKey(seq), value: encodeFeed(entry) },
-      { type: 'put', key: logKey(change.user, seq), value: EMPTY },
-      { type: 'put', key: slot.key, value: encodeWinner(winner) }
-    )
-    this.#unreadTransition(change.user, change.message, slot.winner?.status, change.status)
+    const batch = this.#chained ??= this.#db.batch()
+    batch.put(feedKey(seq), encodeFeed(entry))
+    batch.put(this.#logKey(change.user, seq), EMPTY)
+    batch.put(slot.key, encodeWinner(winner))
+    this.#unreadTransition(slot, change.user, change.status)
     slot.winner = winner
     this.entries.push(entry)
     return entry
   }
 
   /**
-   * Adds the count updates and the store state (last seq, last HLC), the
-   * last operations of the batch. Counts are read here, once per user.
+   * Adds the count updates and the store state (last seq, last HLC), then
+   * writes everything as one atomic batch. Counts not in the cache are read
+   * here, once per user. Call only if something was entered.
    */
-  async finish (stateKey: Buffer, hlc: number): Promise<Op[]> {
-    const users = [...this.#deltas].filter(([, delta]) => delta !== 0)
-    if (users.length > 0) {
-      const keys = users.map(([user]) => countKey(user))
-      const values = await this.#db.getMany(keys)
-      users.forEach(([, delta], i) => {
-        const value = values[i]
-        const before = value === undefined ? 0 : decodeNumbers(value, 1, 'count')[0]
+  async write (stateKey: Buffer, hlc: number, options: { sync: boolean }): Promise<void> {
+    const batch = this.#chained
+    if (batch === null) throw new TypeError('nothing to write')
+    try {
+      const unknown: string[] = []
+      for (const [user, delta] of this.#deltas) {
+        if (delta === 0) continue
+        const cached = this.#caches.counts.get(user)
+        if (cached === undefined) unknown.push(user)
+        else this.#counts.set(user, cached)
+      }
+      if (unknown.length > 0) {
+        const values = await this.#db.getMany(unknown.map(countKey))
+        values.forEach((value, i) => this.#counts.set(unknown[i], value === undefined ? 0 : decodeNumbers(value, 1, 'count')[0]))
+      }
+      for (const [user, before] of this.#counts) {
         // Never below 0: a count is only ever moved by transitions this code made.
-        const after = Math.max(0, before + delta)
-        this.ops.push(after === 0 ? { type: 'del', key: keys[i] } : { type: 'put', key: keys[i], value: encodeNumbers([after]) })
-      })
+        const after = Math.max(0, before + (this.#deltas.get(user) as number))
+        this.#counts.set(user, after)
+        if (after === 0) batch.del(countKey(user))
+        else batch.put(countKey(user), encodeNumbers([after]))
+      }
+      batch.put(stateKey, encodeNumbers([this.lastSeq, hlc]))
+    } catch (err) {
+      await batch.close()
+      throw err
     }
-    this.ops.push({ type: 'put', key: stateKey, value: encodeNumbers([this.lastSeq, hlc]) })
-    return this.ops
+    await batch.write(options)
+  }
+
+  /** Once the batch is durable: its winners and counts are the committed state. */
+  committed (): void {
+    for (const [id, slot] of this.#slots) {
+      if (slot.winner !== undefined) this.#caches.winners.set(id, slot.winner)
+    }
+    for (const [user, count] of this.#counts) this.#caches.counts.set(user, count)
   }
 
   #slot (user: string, message: string): Slot {
-    const slot = this.slots.get(pairId(user, message))
+    const slot = this.#slots.get(pairId(user, message))
     if (slot === undefined) throw new TypeError('pair not loaded before use')
     return slot
   }
 
+  #logKey (user: string, seq: number): Buffer {
+    let prefix = this.#logPrefixes.get(user)
+    if (prefix === undefined) {
+      prefix = userPrefix(FAMILY.log, user)
+      this.#logPrefixes.set(user, prefix)
+    }
+    return withSeq(prefix, seq)
+  }
+
   /** A message is in the unread table iff its winner's status is `unread`. */
-  #unreadTransition (user: string, message: string, before: Status | undefined, after: Status): void {
-    const wasUnread = before === 'unread'
+  #unreadTransition (slot: Slot, user: string, after: Status): void {
+    const wasUnread = slot.winner?.status === 'unread'
     const isUnread = after === 'unread'
     if (wasUnread === isUnread) return
-    const key = unreadKey(user, message)
-    this.ops.push(isUnread ? { type: 'put', key, value: EMPTY } : { type: 'del', key })
+    // Same components as the winner key, another family.
+    const key = Buffer.from(slot.key)
+    key[0] = FAMILY.unread
+    const batch = this.#chained as ChainedBatch
+    if (isUnread) batch.put(key, EMPTY)
+    else batch.del(key)
     this.#deltas.set(user, (this.#deltas.get(user) ?? 0) + (isUnread ? 1 : -1))
   }
 }
 
-/**
- * Writes operations as one atomic batch. A chained batch hands each operation
- * straight to LevelDB's native batch; in our measurements it is about twice as
- * fast as `db.batch(array)`, which copies and normalizes every operation first.
- */
-export async function writeOps (db: Level<Buffer, Buffer>, ops: Op[], options: { sync: boolean }): Promise<void> {
-  const batch = db.batch()
-  try {
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.key, op.value)
-      else batch.del(op.key)
-    }
-  } catch (err) {
-    await batch.close()
-    throw err
-  }
-  await batch.write(options)
-}
-
-/** Bounded cache of winners, by pair id (see `pairId`). */
-export interface WinnerCache {
-  get (id: string): WinnerRecord | undefined
-}

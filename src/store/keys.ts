@@ -99,6 +99,14 @@ export const unreadKey = (user: string, message: string): Buffer => keyOf(FAMILY
 export const countKey = (user: string): Buffer => keyOf(FAMILY.count, [user])
 export const cursorKey = (peer: string): Buffer => keyOf(FAMILY.cursor, [peer])
 
+/** `prefix` followed by a seq (a per-user log key from its user prefix). */
+export function withSeq (prefix: Buffer, seq: number): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + SEQ_BYTES)
+  prefix.copy(key, 0)
+  writeSeq(seq, key, prefix.length)
+  return key
+}
+
 /** The prefix every key of `user` in a per-user family starts with. */
 export const userPrefix = (family: number, user: string): Buffer => keyOf(family, [user])
 

@@ -15,14 +15,16 @@ import { EventEmitter } from 'node:events'
 import type { Level } from 'level'
 import {
   CLOCK_JUMP_TOLERANCE_MS, DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
-  MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, MAX_PAGE_ENTRIES, PURGE_CHUNK_ENTRIES
+  COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, MAX_PAGE_ENTRIES, PURGE_CHUNK_ENTRIES,
+  WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
 import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreOptions, WinnersOptions } from './api.js'
-import { ChangeBatch, writeOps } from './change-batch.js'
+import { BoundedCache } from './bounded-cache.js'
+import { ChangeBatch, type StoreCaches } from './change-batch.js'
 import { decodeFeed, decodeNumbers, decodeWinner, encodeNumbers } from './codec.js'
 import { FAMILY, cursorKey, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
 import { META, openDb } from './open-db.js'
@@ -78,6 +80,7 @@ export class Store extends EventEmitter implements StatusStore {
   readonly #maxClockSkewMs: number
   readonly #wallClock: WallClock
   readonly #queue = new WriteQueue<Job>(async jobs => await this.#runGroup(jobs), MAX_GROUP_COMMIT_ENTRIES)
+  readonly #caches: StoreCaches = { winners: new BoundedCache(WINNER_CACHE_ENTRIES), counts: new BoundedCache(COUNT_CACHE_ENTRIES) }
   #db: Level<Buffer, Buffer> | null = null
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new'
   #clock: HybridClock
@@ -203,7 +206,11 @@ export class Store extends EventEmitter implements StatusStore {
   }
 
   async unreadCount (user: string): Promise<number> {
-    const value = await this.#db$().get(userPrefix(FAMILY.count, checkUser(user)))
+    const db = this.#db$()
+    // The cache only ever holds committed counts, so it answers as the disk would.
+    const cached = this.#caches.counts.get(checkUser(user))
+    if (cached !== undefined) return cached
+    const value = await db.get(userPrefix(FAMILY.count, user))
     return value === undefined ? 0 : decodeNumbers(value, 1, 'count')[0]
   }
 
@@ -324,7 +331,7 @@ export class Store extends EventEmitter implements StatusStore {
     }
     const changeJobs = jobs as ChangeJob[]
     const db = this.#db as Level<Buffer, Buffer>
-    const batch = new ChangeBatch(db, this.#lastSeq)
+    const batch = new ChangeBatch(db, this.#lastSeq, this.#caches)
     const localTime = this.#readWall()
     const accepted: Array<{ job: ChangeJob, done: () => void }> = []
     for (const job of changeJobs) {
@@ -338,9 +345,10 @@ export class Store extends EventEmitter implements StatusStore {
     if (batch.entries.length > 0) {
       try {
         const hlc = this.#clock.last
-        await writeOps(db, await batch.finish(META.state, hlc), this.#syncOption())
+        await batch.write(META.state, hlc, this.#syncOption())
         this.#lastSeq = batch.lastSeq
         this.#persistedHlc = hlc
+        batch.committed()
       } catch (err) {
         for (const { job } of accepted) job.reject(err)
         return
