@@ -33,6 +33,11 @@ export type ErrorCode =
   | 'DUPLICATE_SESSION'
   | 'WINDOW_EXCEEDED'
   | 'SHUTTING_DOWN'
+  // per-peer budgets (docs/security.md "Budgets")
+  | 'RATE_LIMITED'
+  | 'BACKED_OFF'
+  | 'TOO_MANY_CONNECTIONS'
+  | 'SLOW_PEER'
   // daemon, mesh file and HTTP API (docs/operations.md "Error codes")
   | 'CONFIG_INVALID'
   | 'BAD_JSON'

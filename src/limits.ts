@@ -92,6 +92,28 @@ export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 30_000
 /** Sender pauses while a socket has more than this many bytes queued (ws `bufferedAmount`). */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+// --- Per-peer budgets (docs/security.md "Budgets" cites these names) ---
+
+/** Most inbound replication sockets at once, handshaking or established; more get HTTP 503 at the upgrade. */
+export const MAX_INBOUND_CONNECTIONS = 64
+/** Most inbound replication sockets at once that have not authenticated yet; more get HTTP 503. */
+export const MAX_PENDING_HANDSHAKES = 16
+/** Faults (sessions closed for bad input, failed handshakes, floods) within PEER_FAULT_WINDOW_MS that refuse their source. */
+export const PEER_MAX_FAULTS = 20
+/** Window over which faults are counted, in ms. */
+export const PEER_FAULT_WINDOW_MS = 10_000
+/** First refusal of a faulty source, in ms; doubles per repeat. */
+export const PEER_BACKOFF_MIN_MS = 1_000
+/** Longest refusal of a faulty source, in ms. */
+export const PEER_BACKOFF_MAX_MS = 60_000
+/** Fault sources (addresses, peer ids) remembered at most; the oldest are forgotten first. */
+export const MAX_TRACKED_FAULT_SOURCES = 4_096
+/** Frames per second a peer may sustain on one session (far above what windows and heartbeats produce). */
+export const PEER_FRAME_RATE = 10_000
+/** Frames a peer may send at once before PEER_FRAME_RATE applies. */
+export const PEER_FRAME_BURST = 20_000
+/** A session whose unsent bytes exceed this (a peer not reading its pongs and acks) is cut, in bytes. */
+export const MAX_SESSION_BUFFERED_BYTES = 16 * 1024 * 1024
 /** A wall clock step larger than this against the monotonic clock counts as a clock jump, in ms. */
 export const CLOCK_JUMP_MS = 1_000
 
