@@ -8,6 +8,8 @@ export const CLOSE_PROTOCOL_ERROR = 1002
 export const CLOSE_INVALID_DATA = 1007
 export const CLOSE_POLICY = 1008
 export const CLOSE_TOO_BIG = 1009
+/** RFC 6455 "Try Again Later": refused for now by a per-peer budget, not for this frame. */
+export const CLOSE_TRY_AGAIN_LATER = 1013
 /** Another session between the same two nodes is kept; this one is redundant. */
 export const CLOSE_DUPLICATE_SESSION = 4001
 /** The peer sent nothing for HEARTBEAT_MISSES heartbeat intervals (used with terminate(), seen locally). */
@@ -27,6 +29,10 @@ const CLOSE_FOR: Record<string, number> = {
   NOT_AUTHENTICATED: CLOSE_POLICY,
   HANDSHAKE_TIMEOUT: CLOSE_POLICY,
   WINDOW_EXCEEDED: CLOSE_POLICY,
+  // per-peer budgets (docs/security.md "Budgets")
+  RATE_LIMITED: CLOSE_POLICY,
+  SLOW_PEER: CLOSE_POLICY,
+  BACKED_OFF: CLOSE_TRY_AGAIN_LATER,
   DUPLICATE_SESSION: CLOSE_DUPLICATE_SESSION,
   HEARTBEAT_TIMEOUT: CLOSE_HEARTBEAT_TIMEOUT,
   SHUTTING_DOWN: CLOSE_GOING_AWAY

@@ -12,12 +12,13 @@
  */
 import type { WebSocket } from 'ws'
 import { MarksyncError, isMarksyncError } from '../errors.js'
-import { HEARTBEAT_MISSES, PROTOCOL_VERSIONS } from '../limits.js'
+import { HEARTBEAT_MISSES, MAX_SESSION_BUFFERED_BYTES, PROTOCOL_VERSIONS } from '../limits.js'
 import {
   HANDSHAKE_FRAMES, chooseVersion, closeCodeFor, computeProof, decodeFrame, encodeFrame, newNonce,
   verifyProof, type Frame, type HelloFrame, type ProofInput, type Role
 } from '../protocol/index.js'
 import { clockSample, type ClockSample } from './clock-sample.js'
+import type { FrameRate } from './peer-budget.js'
 
 export interface SessionInit {
   role: Role
@@ -31,6 +32,8 @@ export interface SessionInit {
   handshakeTimeoutMs: number
   heartbeatMs: number
   remoteAddress: string
+  /** The frame budget of this session (docs/security.md "Budgets"); none: unlimited. */
+  frameRate?: FrameRate
 }
 
 export interface SessionHandlers {
@@ -115,6 +118,12 @@ export class Session {
   /** Encodes and sends; `done` runs once the bytes are handed to the OS. False if not open. */
   send (frame: Frame, done?: () => void): number {
     if (this.#state !== 'established' && this.#state !== 'handshake') return 0
+    // A peer that sends pings (or batches to ack) but never reads would grow our send
+    // buffer without end; past the cap it is cut off instead (the pump stops long before).
+    if (this.#ws.bufferedAmount > MAX_SESSION_BUFFERED_BYTES) {
+      this.terminate('SLOW_PEER', `more than ${MAX_SESSION_BUFFERED_BYTES} bytes unsent`)
+      return 0
+    }
     const bytes = encodeFrame(frame)
     this.bytesSent += bytes.length
     this.#ws.send(bytes, { binary: true }, done === undefined ? undefined : () => done())
@@ -201,6 +210,10 @@ export class Session {
     if (this.#state !== 'handshake' && this.#state !== 'established') return
     this.#lastHeard = performance.now()
     this.bytesReceived += data.length
+    if (this.#init.frameRate?.take() === false) {
+      this.fail('RATE_LIMITED', 'frames arrive faster than the per-session budget')
+      return
+    }
     if (!isBinary) {
       this.fail('INVALID_FRAME', 'text messages are not part of the protocol')
       return
