@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import type { StatusStore } from '../store/api.js'
+import type { PeerBudgetOptions } from './peer-budget.js'
 
 /** A configured peer of this node. */
 export interface PeerConfig {
@@ -36,6 +37,8 @@ export interface ReplicatorOptions {
   pushDelayMs?: number
   /** Time a handshake may take before the socket is closed, in ms. */
   handshakeTimeoutMs?: number
+  /** Per-peer budgets (docs/security.md "Budgets"); each field defaults to its limit in limits.ts. */
+  budget?: Partial<PeerBudgetOptions>
 }
 
 export interface PeerStatus {

@@ -24,6 +24,7 @@ import type { PeerStatus, ReplicatorApi, ReplicatorOptions } from './api.js'
 import { Backoff } from './backoff.js'
 import { correctionFor, type ClockSample } from './clock-sample.js'
 import { PeerLink } from './peer-link.js'
+import { PeerBudget, addressKey, peerKey } from './peer-budget.js'
 import { Session, type SessionHandlers, type SessionInit } from './session.js'
 
 /** Room left in a frame for everything but the entries, in bytes. */
@@ -34,9 +35,12 @@ const STOP_GRACE_MS = 2_000
 const CORRECTION_EVENT_MS = 1_000
 /** Close codes that end a session without the peer having misbehaved. */
 const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN'])
+/** Closes that do not count against a peer's budget: a lost network, or our own refusal. */
+const NOT_FAULTS = new Set(['HEARTBEAT_TIMEOUT', 'BACKED_OFF'])
 
 export class Replicator extends EventEmitter implements ReplicatorApi {
-  readonly #o: Required<Omit<ReplicatorOptions, 'tls'>> & Pick<ReplicatorOptions, 'tls'>
+  readonly #o: Required<Omit<ReplicatorOptions, 'tls' | 'budget'>> & Pick<ReplicatorOptions, 'tls'>
+  readonly #budget: PeerBudget
   readonly #links = new Map<string, PeerLink>()
   readonly #backoff = new Map<string, Backoff>()
   readonly #sessions = new Set<Session>()
@@ -57,6 +61,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     super()
     checkNodeId(options.nodeId, 'INVALID_CONFIG')
     checkCluster(options.cluster)
+    this.#budget = new PeerBudget(options.budget)
     this.#o = {
       heartbeatMs: DEFAULT_HEARTBEAT_MS,
       maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -140,7 +145,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
 
   async #listen (): Promise<void> {
     const { host, port } = this.#o.listen
-    const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false }
+    const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, verifyClient: this.#admit }
     const tls = this.#o.tls
     if (tls?.cert !== undefined && tls.key !== undefined) {
       this.#https = createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca })
@@ -171,6 +176,22 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     })
   }
 
+  /** Per-peer budgets, checked at the HTTP upgrade before a WebSocket exists (peer-budget.ts). */
+  readonly #admit = (info: { req: { socket: { remoteAddress?: string } } }, done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void): void => {
+    let inbound = 0
+    let pending = 0
+    for (const s of this.#sessions) {
+      if (s.role !== 'acceptor' || !s.open) continue
+      inbound++
+      if (!s.established) pending++
+    }
+    const verdict = this.#budget.admit(info.req.socket.remoteAddress ?? '', inbound, pending)
+    if (verdict.ok) return done(true)
+    // Not an event per refusal: a flood of upgrades must not become a flood of log lines.
+    const headers: Record<string, string> = verdict.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(verdict.retryAfterMs / 1000)) }
+    done(false, verdict.status, verdict.code, headers)
+  }
+
   #sessionInit (role: 'dialer' | 'acceptor', peers: ReadonlySet<string>, remoteAddress: string): SessionInit {
     return {
       role,
@@ -181,7 +202,8 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
       wallTime: () => this.#o.store.clock.wallTime(),
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs,
       heartbeatMs: this.#o.heartbeatMs,
-      remoteAddress
+      remoteAddress,
+      frameRate: this.#budget.frameRate()
     }
   }
 
@@ -230,6 +252,12 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
       s.fail('SHUTTING_DOWN', 'the node is stopping')
       return
     }
+    // A cluster member that faulted too often waits out its refusal (it redials later).
+    const wait = this.#budget.refusedFor(peerKey(link.id))
+    if (wait > 0) {
+      s.fail('BACKED_OFF', `refused for ${wait} ms after repeated faults`)
+      return
+    }
     const current = link.session
     if (current !== undefined && current !== s) {
       if (!this.#prefer(s, current)) {
@@ -272,6 +300,13 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     }
     if (s.failedLocally && !ORDINARY_CLOSES.has(code)) {
       this.emit('peer-rejected', { peer: s.peer, remoteAddress: s.remoteAddress, code, reason: s.closeReason })
+      // Before authentication only the address is known (a claimed id proves nothing);
+      // a dialer's failed handshakes are already slowed by its redial backoff.
+      if (!NOT_FAULTS.has(code) && (s.establishedAt !== undefined || s.role === 'acceptor')) {
+        const key = s.establishedAt !== undefined ? peerKey(s.peer as string) : addressKey(s.remoteAddress)
+        const ms = this.#budget.fault(key)
+        if (ms > 0) this.emit('peer-rejected', { peer: s.establishedAt !== undefined ? s.peer : undefined, remoteAddress: s.remoteAddress, code: 'BACKED_OFF', reason: `refused for ${ms} ms after repeated faults` })
+      }
     }
     if (link === undefined || this.#stopped) return
     const backoff = this.#backoff.get(link.id) as Backoff
