@@ -1,0 +1,170 @@
+/**
+ * One node of the replication benchmark, in its own process: a Store and a Replicator,
+ * driven by the parent (test/bench/replication.ts) over IPC. Every request is
+ * `{ id, cmd, ...args }`; every answer `{ id, ok, result | error }`.
+ */
+import { Store } from '../../src/store/index.js'
+import { Replicator } from '../../src/replication/index.js'
+import type { PeerConfig } from '../../src/replication/api.js'
+import type { LocalChange, LogEntry } from '../../src/types.js'
+
+interface Request { id: number, cmd: string, [key: string]: unknown }
+
+/** How often the load generator wakes up, in ms. */
+const TICK_MS = 5
+/** Most marks in flight at once from the load generator. */
+const MAX_OUTSTANDING = 64
+/** RSS sampling interval while watched, in ms. */
+const RSS_SAMPLE_MS = 50
+
+let store: Store | undefined
+let repl: Replicator | undefined
+let recordLag = false
+let lags: number[] = []
+let enteredFromPeers = 0
+let rssPeak = 0
+let rssTimer: NodeJS.Timeout | undefined
+
+function onEntered (entries: LogEntry[]): void {
+  const now = Date.now()
+  for (const e of entries) {
+    if (e.from === undefined) continue
+    enteredFromPeers++
+    if (recordLag) lags.push(now - e.originTime)
+  }
+}
+
+function pad (s: string, len: number): string {
+  return s.length >= len ? s.slice(s.length - len) : s.padStart(len, '0')
+}
+
+function change (prefix: string, i: number, idLen: number): LocalChange {
+  return { user: pad(`u${i % 997}`, idLen), message: pad(`${prefix}${i}`, idLen), status: i % 5 === 0 ? 'read' : 'unread' }
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
+}
+
+/** Offers `rate` changes/s for `seconds`, as marks of rate*TICK_MS/1000 changes each tick. */
+async function load (rate: number, seconds: number, idLen: number, prefix: string): Promise<object> {
+  const s = store as Store
+  const total = Math.round(rate * seconds)
+  const start = performance.now()
+  let sent = 0
+  let outstanding = 0
+  let acked = 0
+  let dropped = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / 1000 * rate))
+    while (sent < due) {
+      const n = Math.min(due - sent, 5_000)
+      if (outstanding >= MAX_OUTSTANDING) {
+        dropped += due - sent // the node cannot keep up: offered but not taken
+        sent = due
+        break
+      }
+      const batch: LocalChange[] = []
+      for (let i = 0; i < n; i++) batch.push(change(prefix, sent + i, idLen))
+      sent += n
+      outstanding++
+      s.mark(batch).then(() => { acked += n }, () => {}).finally(() => { outstanding-- })
+    }
+    await new Promise(resolve => setTimeout(resolve, TICK_MS))
+  }
+  while (outstanding > 0) await new Promise(resolve => setTimeout(resolve, 1))
+  const ms = performance.now() - start
+  return { offered: total, acked, dropped, ms, achievedRate: Math.round(acked / ms * 1000) }
+}
+
+async function bulk (count: number, idLen: number, prefix: string): Promise<object> {
+  const s = store as Store
+  const start = performance.now()
+  const inFlight: Array<Promise<unknown>> = []
+  for (let done = 0; done < count;) {
+    const n = Math.min(5_000, count - done)
+    const batch: LocalChange[] = []
+    for (let i = 0; i < n; i++) batch.push(change(prefix, done + i, idLen))
+    done += n
+    inFlight.push(s.mark(batch))
+    if (inFlight.length >= 4) await inFlight.shift()
+  }
+  await Promise.all(inFlight)
+  return { count, ms: performance.now() - start }
+}
+
+async function handle (req: Request): Promise<unknown> {
+  switch (req.cmd) {
+    case 'open': {
+      store = new Store({ location: req.dir as string, nodeId: req.node as string, durability: (req.durability as 'sync' | 'relaxed') ?? 'sync' })
+      await store.open()
+      store.on('entered', onEntered)
+      repl = new Replicator({
+        store,
+        cluster: 'bench',
+        nodeId: req.node as string,
+        secret: Buffer.from('bench-secret'),
+        listen: { host: '127.0.0.1', port: req.port as number },
+        peers: req.peers as PeerConfig[]
+      })
+      await repl.start()
+      return { lastSeq: store.lastSeq }
+    }
+    case 'waitConnected': {
+      const deadline = Date.now() + 30_000
+      while (!(repl as Replicator).status().every(p => p.connected)) {
+        if (Date.now() > deadline) throw new Error('peers did not connect')
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+      return true
+    }
+    case 'record':
+      recordLag = req.on as boolean
+      if (recordLag) lags = []
+      return true
+    case 'load': return await load(req.rate as number, req.seconds as number, req.idLen as number, req.prefix as string)
+    case 'bulk': return await bulk(req.count as number, req.idLen as number, req.prefix as string)
+    case 'waitEntered': {
+      const deadline = Date.now() + (req.timeoutMs as number)
+      while (enteredFromPeers < (req.count as number)) {
+        if (Date.now() > deadline) return { reached: false, entered: enteredFromPeers }
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      return { reached: true, entered: enteredFromPeers }
+    }
+    case 'stats': {
+      const sorted = Float64Array.from(lags).sort()
+      const arr = Array.from(sorted)
+      return {
+        entered: enteredFromPeers,
+        lastSeq: store?.lastSeq,
+        lag: { count: arr.length, p50: percentile(arr, 0.5), p99: percentile(arr, 0.99), max: arr.length > 0 ? arr[arr.length - 1] : 0 },
+        peers: repl?.status(),
+        rssMiB: Math.round(process.memoryUsage.rss() / 1048576)
+      }
+    }
+    case 'watchRss':
+      clearInterval(rssTimer)
+      if (req.on as boolean) {
+        rssPeak = process.memoryUsage.rss()
+        rssTimer = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, RSS_SAMPLE_MS)
+      }
+      return { peakMiB: Math.round(Math.max(rssPeak, process.memoryUsage.rss()) / 1048576) }
+    case 'close':
+      clearInterval(rssTimer)
+      await repl?.stop()
+      await store?.close()
+      return true
+    default:
+      throw new Error(`unknown command ${req.cmd}`)
+  }
+}
+
+process.on('message', (req: Request) => {
+  handle(req).then(
+    result => process.send?.({ id: req.id, ok: true, result }),
+    (err: Error) => process.send?.({ id: req.id, ok: false, error: err.message })
+  )
+})
+process.on('disconnect', () => process.exit(0))

@@ -1,0 +1,206 @@
+/**
+ * Replication benchmark (`npm run bench:replication`): three nodes in separate
+ * processes on 127.0.0.1, full mesh, `sync` durability. Measures
+ *  (a) lag from the origin's stamp to the entry being durably entered at each peer,
+ *      p50/p99/max, at offered loads of 1,000 and 10,000 changes/s;
+ *  (b) the highest offered rate all peers keep up with;
+ *  (c) bytes on the wire per replicated change, ids of 10 and 36 characters;
+ *  (d) catch-up of a node stopped while 1,000,000 changes were made elsewhere,
+ *      with the peak RSS of the sending nodes meanwhile.
+ * Prints a table and writes test/bench/results/replication.json.
+ * `--quick` shortens every phase (for trying it out; not the recorded numbers).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '../helpers/tmp.js'
+import { printTable } from './measure.js'
+
+const quick = process.argv.includes('--quick')
+/** `--relaxed` runs every node without fsync, to separate replication from disk costs. */
+const durability = process.argv.includes('--relaxed') ? 'relaxed' : 'sync'
+const LAG_SECONDS = quick ? 3 : 20
+const RAMP_SECONDS = quick ? 2 : 5
+const RAMP_RATES = [10_000, 20_000, 30_000, 45_000, 60_000, 80_000]
+const BYTES_CHANGES = quick ? 5_000 : 50_000
+const CATCH_UP_CHANGES = quick ? 100_000 : 1_000_000
+/** A rate is kept up with if peers' p99 lag stays under this, in ms... */
+const KEEP_UP_P99_MS = 1_000
+/** ...and they have everything this long after the load ends, in ms. */
+const KEEP_UP_DRAIN_MS = 2_000
+
+interface Pending { resolve: (v: unknown) => void, reject: (e: Error) => void }
+
+class NodeProc {
+  readonly child: ChildProcess
+  readonly #pending = new Map<number, Pending>()
+  #next = 0
+
+  constructor (readonly name: string) {
+    this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child.on('message', (m: { id: number, ok: boolean, result?: unknown, error?: string }) => {
+      const p = this.#pending.get(m.id)
+      this.#pending.delete(m.id)
+      if (m.ok) p?.resolve(m.result)
+      else p?.reject(new Error(`${name}: ${m.error ?? 'failed'}`))
+    })
+    this.child.on('exit', () => {
+      for (const p of this.#pending.values()) p.reject(new Error(`${name} exited`))
+      this.#pending.clear()
+    })
+  }
+
+  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const id = this.#next++
+    return await new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ id, cmd, ...args })
+    })
+  }
+
+  async kill (): Promise<void> {
+    if (this.child.exitCode !== null) return
+    await new Promise<void>(resolve => {
+      this.child.once('exit', () => resolve())
+      this.child.kill('SIGKILL')
+    })
+  }
+}
+
+const NAMES = ['a', 'b', 'c']
+
+async function main (): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'marksync-bench-repl-'))
+  const ports = new Map<string, number>()
+  for (const n of NAMES) ports.set(n, await freePort())
+  const procs = new Map<string, NodeProc>()
+  const open = async (n: string): Promise<NodeProc> => {
+    const p = new NodeProc(n)
+    procs.set(n, p)
+    await p.call('open', {
+      node: n,
+      dir: join(root, n),
+      durability,
+      port: ports.get(n),
+      peers: NAMES.filter(x => x !== n).map(x => ({ id: x, url: `ws://127.0.0.1:${ports.get(x) as number}` }))
+    })
+    return p
+  }
+  const results: Record<string, unknown> = { quick, startedAt: new Date().toISOString(), nodes: 3, durability }
+  try {
+    for (const n of NAMES) await open(n)
+    const [a, b, c] = NAMES.map(n => procs.get(n) as NodeProc)
+    for (const p of [a, b, c]) await p.call('waitConnected')
+    const receivers = [b, c]
+    let prefix = 0
+
+    // (a) lag at fixed offered loads, changes made on a
+    const lagRows = []
+    for (const rate of [1_000, 10_000]) {
+      for (const r of receivers) await r.call('record', { on: true })
+      const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
+      const load = await a.call('load', { rate, seconds: LAG_SECONDS, idLen: 10, prefix: `L${prefix++}-` })
+      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 30_000 })))
+      for (const r of receivers) {
+        const st = await r.call('stats')
+        lagRows.push({ offered: rate, achieved: load.achievedRate, peer: r.name, samples: st.lag.count, p50_ms: st.lag.p50, p99_ms: st.lag.p99, max_ms: st.lag.max })
+        await r.call('record', { on: false })
+      }
+    }
+    results.lag = lagRows
+    printTable(lagRows)
+
+    // (b) highest offered rate the peers keep up with
+    const rampRows = []
+    let sustained = 0
+    for (const rate of RAMP_RATES) {
+      for (const r of receivers) await r.call('record', { on: true })
+      const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
+      const load = await a.call('load', { rate, seconds: RAMP_SECONDS, idLen: 10, prefix: `R${prefix++}-` })
+      const drained = await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: KEEP_UP_DRAIN_MS })))
+      const stats = await Promise.all(receivers.map(async r => await r.call('stats')))
+      for (const r of receivers) await r.call('record', { on: false })
+      const p99 = Math.max(...stats.map(s => s.lag.p99 as number))
+      const ok = load.achievedRate >= 0.95 * rate && p99 < KEEP_UP_P99_MS && drained.every(d => d.reached as boolean)
+      rampRows.push({ offered: rate, achieved: load.achievedRate, p99_ms: p99, drained: drained.every(d => d.reached as boolean), kept_up: ok })
+      if (!ok) {
+        // let the backlog drain before the next phase
+        await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 120_000 })))
+        break
+      }
+      sustained = rate
+    }
+    results.ramp = rampRows
+    results.maxSustainedRate = sustained
+    printTable(rampRows as unknown as Array<Record<string, string | number>>)
+
+    // (c) bytes on the wire per change
+    const bytesRows = []
+    for (const idLen of [10, 36]) {
+      const sent0 = await Promise.all([a, b, c].map(async p => await p.call('stats')))
+      const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
+      const load = await a.call('load', { rate: 10_000, seconds: BYTES_CHANGES / 10_000, idLen, prefix: `B${prefix++}-` })
+      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 60_000 })))
+      const sent1 = await Promise.all([a, b, c].map(async p => await p.call('stats')))
+      const sum = (stats: any[], node: number, peers?: string[]): number => // eslint-disable-line @typescript-eslint/no-explicit-any
+        (stats[node].peers as Array<{ id: string, bytesSent: number }>).filter(p => peers === undefined || peers.includes(p.id)).reduce((n, p) => n + p.bytesSent, 0)
+      const originBytes = sum(sent1, 0) - sum(sent0, 0)
+      const meshBytes = [0, 1, 2].reduce((n, i) => n + sum(sent1, i) - sum(sent0, i), 0)
+      bytesRows.push({
+        id_chars: idLen,
+        changes: load.acked,
+        origin_to_peer_bytes_per_change: +(originBytes / (load.acked * 2)).toFixed(1),
+        mesh_bytes_per_change_per_receiver: +(meshBytes / (load.acked * 2)).toFixed(1)
+      })
+    }
+    results.bytes = bytesRows
+    printTable(bytesRows)
+
+    // (d) catch-up: c is stopped while a makes CATCH_UP_CHANGES changes
+    await c.call('close')
+    await c.kill()
+    const bBefore = (await b.call('stats')).entered as number
+    const made = await a.call('bulk', { count: CATCH_UP_CHANGES, idLen: 10, prefix: `C${prefix++}-` })
+    await b.call('waitEntered', { count: bBefore + CATCH_UP_CHANGES, timeoutMs: 600_000 })
+    await a.call('watchRss', { on: true })
+    await b.call('watchRss', { on: true })
+    const t0 = performance.now()
+    const c2 = await open('c')
+    const reached = await c2.call('waitEntered', { count: CATCH_UP_CHANGES, timeoutMs: 600_000 })
+    const catchUpMs = performance.now() - t0
+    const rssA = await a.call('watchRss', { on: false })
+    const rssB = await b.call('watchRss', { on: false })
+    const cStats = await c2.call('stats')
+    const transfers = ((await a.call('stats')).peers as Array<{ id: string, stateTransfers: number }>).find(p => p.id === 'c')?.stateTransfers
+    const catchUp = {
+      changes: CATCH_UP_CHANGES,
+      made_per_s: Math.round(CATCH_UP_CHANGES / made.ms * 1000),
+      caught_up: reached.reached,
+      catch_up_s: +(catchUpMs / 1000).toFixed(2),
+      changes_per_s: Math.round(CATCH_UP_CHANGES / catchUpMs * 1000),
+      sender_a_peak_rss_mib: rssA.peakMiB,
+      sender_b_peak_rss_mib: rssB.peakMiB,
+      receiver_rss_mib: cStats.rssMiB,
+      state_transfers: transfers
+    }
+    results.catchUp = catchUp
+    printTable([catchUp as unknown as Record<string, string | number>])
+  } finally {
+    for (const p of procs.values()) {
+      await p.call('close').catch(() => {})
+      await p.kill()
+    }
+    await rm(root, { recursive: true, force: true })
+  }
+  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, 'replication.json'), JSON.stringify(results, null, 2) + '\n')
+  console.log(`results written to test/bench/results/replication.json`)
+}
+
+main().catch(err => {
+  console.error(err)
+  process.exitCode = 1
+})
