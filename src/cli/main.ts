@@ -2,9 +2,7 @@ import yargs, { type Argv } from 'yargs'
 import { STATUSES, type Status } from '../types.js'
 import { isMarksyncError } from '../errors.js'
 import { EXIT } from '../daemon/exit-codes.js'
-import { runDaemon } from '../daemon/run.js'
 import { configCheck } from './commands/config-check.js'
-import { demo } from './commands/demo.js'
 import * as client from './commands/client-commands.js'
 import { processIo, type Io } from './io.js'
 import { UsageError } from './target.js'
@@ -37,7 +35,8 @@ export async function main (argv: string[], io: Io = processIo): Promise<number>
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'mesh file (JSON)' })
       .option('node', { alias: 'n', type: 'string', demandOption: true, describe: 'which node of the mesh file this is' })
       .example('$0 start --config /etc/marksync/mesh.json --node mx1', 'run node mx1; logs JSON lines to stdout; SIGTERM stops it cleanly'),
-    run(async args => await runDaemon({ configFile: args.config, nodeId: args.node })))
+    // Loaded on demand: the client commands start faster without the store, replicator and metrics.
+    run(async args => await (await import('../daemon/run.js')).runDaemon({ configFile: args.config, nodeId: args.node })))
     .command('mark <user> <messages..>', 'set the status of one or more messages of a user', y => targetOptions(y
       .positional('user', { type: 'string', describe: 'user id' })
       .positional('messages', { type: 'string', array: true, describe: 'message ids (one or more)' })
@@ -71,7 +70,7 @@ export async function main (argv: string[], io: Io = processIo): Promise<number>
       .demandCommand(1, 'config needs a subcommand: config check FILE'))
     .command('demo', 'start a three-node mesh on loopback (data in ./demo-data); Ctrl-C stops it', y => y
       .option('dir', { type: 'string', default: 'demo-data', describe: 'directory for the mesh file, secret, data and logs' }),
-    run(async args => await demo({ dir: args.dir }, io)))
+    run(async args => await (await import('./commands/demo.js')).demo({ dir: args.dir }, io)))
     .demandCommand(1, 'give a command (see --help)')
     .strict()
     .epilogue(EPILOGUE)

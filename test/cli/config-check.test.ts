@@ -1,0 +1,47 @@
+import t from 'tap'
+import { runCli, startDaemon, writeMesh } from '../helpers/daemon.js'
+import { tempDir } from '../helpers/tmp.js'
+import { EXIT } from '../../src/daemon/exit-codes.js'
+
+t.test('config check and start report every problem; exit codes', async tt => {
+  const dir = await tempDir(tt)
+  const mesh = await writeMesh(dir, { nodes: ['a', 'b'] })
+  const ok = await runCli(['config', 'check', mesh.file])
+  tt.equal(ok.code, 0, ok.stderr)
+  tt.match(ok.stdout, /OK, cluster "test", 2 nodes, 1 link/)
+
+  const bad = structuredClone(mesh.json) as any
+  bad.links = [['a', 'x']]
+  bad.nodes[1].id = 'a'
+  bad.nodes[1].api = bad.nodes[0].api
+  bad.secret = { env: 'MARKSYNC_TEST_NO_SUCH_SECRET' }
+  bad.settings.retention = 'forever'
+  bad.tls = { ca: 'missing-ca.pem' }
+  await mesh.rewrite(bad)
+  const res = await runCli(['config', 'check', mesh.file])
+  tt.equal(res.code, 1)
+  for (const re of [
+    /links\[0\]\[1\]: unknown node "x"/,
+    /nodes\[1\]\.id: duplicate node id "a"/,
+    /nodes\[1\]\.api: port \d+ on host 127\.0\.0\.1 is also used by nodes\[0\]\.api/,
+    /secret\.env: environment variable MARKSYNC_TEST_NO_SUCH_SECRET is not set/,
+    /tls\.ca: cannot read TLS file .*missing-ca\.pem/,
+    /settings\.retention: bad duration "forever"/
+  ]) tt.match(res.stderr, re)
+
+  const start = await startDaemon(tt, mesh, 'a', { waitReady: false })
+  const exit = await start.exited
+  tt.equal(exit.code, EXIT.USAGE)
+  tt.match(start.stderr, /marksync: invalid configuration/)
+  tt.match(start.stderr, /settings\.retention: bad duration "forever"/)
+
+  const usage = await runCli(['mark', 'alice'])
+  tt.equal(usage.code, EXIT.USAGE)
+  tt.match(usage.stderr, /Not enough non-option arguments|Missing required argument/)
+  const help = await runCli(['--help'])
+  tt.equal(help.code, 0)
+  for (const cmd of ['start', 'mark', 'unread', 'get', 'log', 'status', 'purge', 'config', 'demo']) tt.match(help.stdout, new RegExp(`marksync ${cmd}`))
+  const unreachable = await runCli(['status', '--api', 'http://127.0.0.1:9'])
+  tt.equal(unreachable.code, EXIT.FAILURE)
+  tt.match(unreachable.stderr, /UNREACHABLE/)
+})
