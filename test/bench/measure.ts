@@ -27,12 +27,13 @@ export async function measure (run: () => Promise<void>): Promise<Measured> {
   return { ms, peakRssMiB: Math.round(peak / 1024 / 1024) }
 }
 
-export function printTable (rows: Array<Record<string, string | number>>): void {
+export function printTable (rows: readonly object[]): void {
   if (rows.length === 0) return
   const columns = Object.keys(rows[0])
-  const widths = columns.map(c => Math.max(c.length, ...rows.map(r => String(r[c]).length)))
-  const line = (cells: string[]): string => '| ' + cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ') + ' |'
+  const cell = (row: object, column: string): string => String((row as Record<string, unknown>)[column])
+  const widths = columns.map(c => Math.max(c.length, ...rows.map(r => cell(r, c).length)))
+  const line = (cells: string[]): string => '| ' + cells.map((text, i) => text.padEnd(widths[i])).join(' | ') + ' |'
   console.log(line(columns))
   console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
-  for (const row of rows) console.log(line(columns.map(c => String(row[c]))))
+  for (const row of rows) console.log(line(columns.map(c => cell(row, c))))
 }
