@@ -1,7 +1,8 @@
 import { join } from 'node:path'
-import { writeMesh, type TestMesh } from '../helpers/daemon.js'
+import { writeMesh, type TestMesh, type TestNode } from '../helpers/daemon.js'
 import { ChaosNode } from './node.js'
 import { LinkProxy } from './proxy.js'
+import { reservePorts } from './ports.js'
 import type { Link } from './schedule.js'
 
 export type Topology = 'full' | 'ring'
@@ -55,10 +56,23 @@ export class ChaosCluster {
     const ids = nodeIds(options.nodes)
     const links = topologyLinks(ids, options.topology ?? 'full')
     const mesh = await writeMesh(options.dir, { nodes: ids, cluster: 'chaos', settings: options.settings, links: 'full' })
+    // Replace the helper's port-0 ports with ports outside the ephemeral range (see ports.ts).
+    const ports = await reservePorts(ids.length * 2)
+    const nodesJson = mesh.json.nodes as Array<Record<string, unknown>>
+    ids.forEach((id, i) => {
+      const node = mesh.nodes[id] as TestNode
+      node.peerPort = ports[2 * i] as number
+      node.apiPort = ports[2 * i + 1] as number
+      node.peerUrl = `ws://127.0.0.1:${node.peerPort}`
+      node.api = `http://127.0.0.1:${node.apiPort}`
+      const entry = nodesJson[i] as Record<string, unknown>
+      entry.peerUrl = node.peerUrl
+      entry.api = `127.0.0.1:${node.apiPort}`
+    })
     const cluster = new ChaosCluster(mesh, links, options.dir)
     const written: unknown[] = []
     for (const link of links) {
-      const proxies = link.map(id => new LinkProxy({ target: { host: '127.0.0.1', port: (mesh.nodes[id] as { peerPort: number }).peerPort } }))
+      const proxies = link.map(id => new LinkProxy({ target: { host: '127.0.0.1', port: (mesh.nodes[id] as TestNode).peerPort } }))
       cluster.#proxies.set(linkKey(link), proxies)
       for (const proxy of proxies) await proxy.start()
       written.push({

@@ -34,6 +34,8 @@ export interface SkewRecord {
   detectedAfterMs?: number
   /** The skewed node's own greatest HLC lead over real time during the window, in ms. */
   selfLeadMs: number
+  /** The greatest self-correction (status.clockCorrectionMs) the skewed node applied, in ms. */
+  correctionMs: number
 }
 
 /**
@@ -83,7 +85,7 @@ export class ClockMonitor {
   }
 
   skewStarted (node: string, offsetMs: number): void {
-    this.skews.push({ node, offsetMs, from: Date.now(), reportedBy: [], selfLeadMs: 0 })
+    this.skews.push({ node, offsetMs, from: Date.now(), reportedBy: [], selfLeadMs: 0, correctionMs: 0 })
   }
 
   skewEnded (node: string): void {
@@ -124,6 +126,8 @@ export class ClockMonitor {
     const ownSkew = this.skews.find(s => s.node === id && (s.to === undefined || now < s.to + SKEW_END_GRACE_MS))
     if (ownSkew !== undefined) {
       ownSkew.selfLeadMs = Math.max(ownSkew.selfLeadMs, lead)
+      const correction = status.clockCorrectionMs ?? 0
+      if (Math.abs(correction) > Math.abs(ownSkew.correctionMs)) ownSkew.correctionMs = correction
     } else {
       this.maxLeadMs.set(id, Math.max(this.maxLeadMs.get(id) ?? -Infinity, lead))
       if (lead > this.maxClockSkewMs && this.violations.length < 20) {

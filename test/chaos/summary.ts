@@ -30,10 +30,12 @@ export function formatSummary (r: ChaosResult): string[] {
   if (m !== undefined) {
     for (const s of m.skews) {
       lines.push(`skew: ${s.node} by ${s.offsetMs / 60_000} min, reported by [${s.reportedBy.join(',')}]` +
-        `${s.detectedAfterMs === undefined ? '' : ` after ${s.detectedAfterMs} ms`}, its own HLC lead at most ${s.selfLeadMs} ms`)
+        `${s.detectedAfterMs === undefined ? '' : ` after ${s.detectedAfterMs} ms`}, its own HLC lead at most ${s.selfLeadMs} ms, ` +
+        `its self-correction up to ${s.correctionMs} ms`)
     }
     const leads = [...m.maxLeadMs].map(([id, ms]) => `${id} ${ms}`).join(', ')
-    lines.push(`greatest HLC lead over real time outside skew windows (ms): ${leads === '' ? 'n/a' : leads}; state transfers seen: ${m.stateTransfers()}`)
+    lines.push(`greatest HLC lead over real time outside skew windows (ms): ${leads === '' ? 'n/a' : leads}; state transfers seen: ${m.stateTransfers()}` +
+      r.schedule.filter(f => f.kind === 'longdown').map(f => `, to ${f.node ?? '?'} (down past retention) ${m.stateTransfers(f.node)}`).join(''))
   }
   const c = r.check
   if (c !== undefined) {
