@@ -53,7 +53,7 @@ export async function demo (args: { dir: string }, io: Io, signal?: AbortSignal)
       await stopAll(children)
       return 1
     }
-    for (const c of children) io.out(`  node ${c.id}: API ${c.api ?? '?'}  (log ${relative(process.cwd(), join(dir, `${c.id}.log`))})`)
+    for (const c of children) io.out(`  node ${c.id}: API ${c.api ?? '?'}  (pid ${c.process.pid ?? '?'}, log ${relative(process.cwd(), join(dir, `${c.id}.log`))})`)
     const first = children[0] as Child
     const last = children[children.length - 1] as Child
     io.out([
