@@ -156,7 +156,7 @@ export class Store extends EventEmitter implements StatusStore {
           const entries = clean.map(c => {
             const ts = this.#clock.now()
             // On the origin, local time is the origin time: the time this node's clock gave the change.
-            return batch.enter({ ...c, origin: this.nodeId, ts }, physicalMs(ts))
+            return batch.enter({ user: c.user, message: c.message, status: c.status, origin: this.nodeId, ts }, physicalMs(ts))
           })
           return () => resolve(entries)
         }
