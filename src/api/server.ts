@@ -111,7 +111,11 @@ export class ApiServer {
     const method = req.method ?? 'GET'
     try {
       if (this.#stopping) throw new HttpError(503, 'SHUTTING_DOWN', 'the node is stopping')
-      const url = new URL(req.url ?? '/', 'http://localhost')
+      // Origin-form paths only. Parsed as a URL relative to a base, a path starting with
+      // "//" named a host: "//x/v1/status" routed to /v1/status and "///%71" threw (500).
+      const target = req.url ?? '/'
+      if (!target.startsWith('/')) throw new HttpError(400, 'INVALID_PATH', 'the request target must be a path starting with "/"')
+      const url = new URL(`http://localhost${target}`)
       const match = this.#router.match(method, url.pathname)
       route = match.route
       if (route !== '/v1/health' && !this.#authorized(req)) {
