@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'STORE_VERSION'
   | 'NODE_ID_MISMATCH'
   | 'STORE_CORRUPT'
-  | 'STORE_CORRUPT'
+  | 'INVALID_NODE_ID'
+  | 'INVALID_PEER'
   // replication protocol (docs/protocol.md "Error codes")
   | 'INVALID_FRAME'
   | 'UNKNOWN_FRAME'
