@@ -14,6 +14,8 @@ export interface MetricsSources {
   peers: () => PeerStatus[]
   /** The store's sequence numbers. */
   seq: () => { lastSeq: number, oldestSeq: number }
+  /** The correction the replicator applies to this node's clock, in ms. */
+  clockCorrectionMs?: () => number
 }
 
 type Direction = 'sent' | 'received'
@@ -102,6 +104,7 @@ export class Metrics {
         for (const p of sources.peers()) if (p.clockOffsetMs !== null) this.set({ peer: p.id }, p.clockOffsetMs)
       }
     })
+    new Gauge({ name: 'marksync_clock_correction_ms', help: 'Correction added to this node\'s wall clock when its peers agree it is off, in ms (0 normally)', registers, collect () { this.set(sources.clockCorrectionMs?.() ?? 0) } })
     new Gauge({ name: 'marksync_log_last_seq', help: 'Highest sequence number in this node\'s log', registers, collect () { this.set(sources.seq().lastSeq) } })
     new Gauge({ name: 'marksync_log_oldest_seq', help: 'Lowest sequence number still in the log (the purge horizon)', registers, collect () { this.set(sources.seq().oldestSeq) } })
   }

@@ -92,12 +92,15 @@ export class Daemon {
     const store = new Store(options)
     await store.open()
     this.#store = store
-    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }) })
+    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs })
     this.#on(store, 'entered', (entries: LogEntry[]) => this.#metrics?.entered(entries))
-    this.#on(store, 'clock-jump', (jump: unknown) => {
-      this.#metrics?.clockJump()
-      this.#log.warn({ event: 'clock-jump', source: 'store', ...(jump as object) }, 'wall clock jumped backwards')
-    })
+    // The replicator re-emits the store's clock jumps; listen here only when there is none.
+    if (this.#options.createReplicator === undefined) {
+      this.#on(store, 'clock-jump', (jump: unknown) => {
+        this.#metrics?.clockJump()
+        this.#log.warn({ event: 'clock-jump', ...(jump as object) }, 'wall clock jumped')
+      })
+    }
   }
 
   #startReplicator (): void {
@@ -132,7 +135,8 @@ export class Daemon {
     this.#on(replicator, 'peer-skewed', (e: any) => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
     this.#on(replicator, 'peer-clock-ok', (e: any) => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
     this.#on(replicator, 'state-transfer', (e: any) => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
-    this.#on(replicator, 'clock-jump', (e: any) => { m()?.clockJump(); log.warn({ event: 'clock-jump', source: 'replicator', ...e }, 'wall clock jumped') })
+    this.#on(replicator, 'clock-jump', (e: any) => { m()?.clockJump(); log.warn({ event: 'clock-jump', ...e }, 'wall clock jumped') })
+    this.#on(replicator, 'clock-corrected', (e: any) => log.warn({ event: 'clock-corrected', ...e }, 'peers agree this node\'s clock is off: local timestamps corrected'))
     this.#on(replicator, 'batch-applied', (e: any) => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })
     // The contract says peer faults never surface as 'error'; anything that does is logged, not fatal.
     this.#on(replicator, 'error', (err: unknown) => log.error({ event: 'replicator-error', err }, 'replicator error'))
