@@ -87,6 +87,8 @@ export interface BatchFrame {
    * its last acknowledgement, so an acknowledgement always covers a gap-free range.
    */
   prev: number
+  /** The `round` of the last `resume` received in this session (0 before any). */
+  round: number
   /**
    * The sender's seq this batch brings the receiver up to: every feed entry with a
    * seq up to it, after the previous batch, is in `entries` or was left out because it
@@ -116,6 +118,11 @@ export interface HoldFrame {
 /** Receiver → sender: send again, starting after the last acknowledged seq. */
 export interface ResumeFrame {
   type: 'resume'
+  /**
+   * 1 for the first resume of a session, then 2, 3... The sender stamps its later batches
+   * and chunks with it, so the receiver can drop those sent before the hold.
+   */
+  round: number
 }
 
 /** A chunk of a state transfer: current winners instead of the purged feed. */
@@ -123,6 +130,8 @@ export interface StateFrame {
   type: 'state'
   /** Chunk number within this transfer: 1, 2, 3... */
   chunk: number
+  /** As in `batch`: the round of the last resume received. */
+  round: number
   /** The sender's lastSeq when the transfer began; the feed resumes after it. */
   seq: number
   /** Winners, in (user, message) order (at most MAX_BATCH_ENTRIES). */

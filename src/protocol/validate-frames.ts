@@ -115,7 +115,7 @@ const validators: Record<string, (o: Obj) => Frame> = {
     const prev = uint(o, 'prev')
     const seq = uint(o, 'seq')
     if (seq <= prev) bad('seq must be greater than prev')
-    return { type: 'batch', prev, seq, entries: entries(o) }
+    return { type: 'batch', prev, seq, round: uint(o, 'round'), entries: entries(o) }
   },
   ack: (o): AckFrame => ({ type: 'ack', seq: uint(o, 'seq') }),
   hold: (o): HoldFrame => {
@@ -123,11 +123,11 @@ const validators: Record<string, (o: Obj) => Frame> = {
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) bad('offset must be a safe integer')
     return { type: 'hold', reason: str(o, 'reason', MAX_ERROR_CODE), offset }
   },
-  resume: (): ResumeFrame => ({ type: 'resume' }),
+  resume: (o): ResumeFrame => ({ type: 'resume', round: uint(o, 'round') }),
   state: (o): StateFrame => {
     const chunk = uint(o, 'chunk')
     if (chunk < 1) bad('chunk must be at least 1')
-    return { type: 'state', chunk, seq: uint(o, 'seq'), entries: entries(o), done: bool(o, 'done') }
+    return { type: 'state', chunk, round: uint(o, 'round'), seq: uint(o, 'seq'), entries: entries(o), done: bool(o, 'done') }
   },
   'state-ack': (o): StateAckFrame => ({ type: 'state-ack', chunk: uint(o, 'chunk') })
 }

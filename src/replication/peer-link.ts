@@ -76,6 +76,10 @@ export class PeerLink {
   #futureUntil = 0
   #expectPrev: number | undefined
   #expectChunk = 1
+  /** Resumes this side sent in this session. */
+  #roundOut = 0
+  /** The round of the last resume received. */
+  #roundIn = 0
   #queued = 0
   #applying: Promise<void> = Promise.resolve()
 
@@ -100,6 +104,8 @@ export class PeerLink {
     this.#holding = false
     this.#expectPrev = undefined
     this.#expectChunk = 1
+    this.#roundOut = 0
+    this.#roundIn = 0
     this.#abortTransfer()
     this.onSample(sample)
     this.pump()
@@ -164,7 +170,7 @@ export class PeerLink {
     if (hold === this.#holding || this.session === undefined) return
     this.#holding = hold
     if (hold) this.session.send({ type: 'hold', reason: 'CLOCK_SKEW', offset })
-    else this.session.send({ type: 'resume' })
+    else this.session.send({ type: 'resume', round: ++this.#roundOut })
   }
 
   // ---- receiving ---------------------------------------------------------------------
@@ -194,6 +200,7 @@ export class PeerLink {
         return
       case 'resume':
         this.#held = false
+        this.#roundIn = frame.round
         this.#rewind()
         this.pump()
         return
@@ -203,7 +210,8 @@ export class PeerLink {
   }
 
   async #apply (s: Session, frame: BatchFrame | StateFrame, bytes: number): Promise<void> {
-    if (s !== this.session || this.#holding) return
+    // Sent before our last resume reached the sender: its range is being sent again.
+    if (s !== this.session || this.#holding || frame.round !== this.#roundOut) return
     if (frame.type === 'batch' && this.#expectPrev !== undefined && frame.prev !== this.#expectPrev) return
     if (frame.type === 'state' && frame.chunk !== 1 && frame.chunk !== this.#expectChunk) return
     if (frame.type === 'state' && frame.chunk === 1) this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'start' })
@@ -387,7 +395,7 @@ export class PeerLink {
       }
       last = e.seq
     }
-    this.#send(s, { type: 'batch', prev: after, seq: last, entries: out })
+    this.#send(s, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out })
     this.#inflight.push(last)
     this.#nextAfter = last
     this.#sentMax = Math.max(this.#sentMax, last)
@@ -430,7 +438,7 @@ export class PeerLink {
     }
     if (!this.#canSend(s) || t !== this.#transfer) return false
     t.chunk++
-    this.#send(s, { type: 'state', chunk: t.chunk, seq: t.seq, entries: out, done: t.done })
+    this.#send(s, { type: 'state', chunk: t.chunk, round: this.#roundIn, seq: t.seq, entries: out, done: t.done })
     this.#inflight.push(t.chunk)
     this.#counts.batchesSent++
     return true

@@ -118,6 +118,8 @@ export class Session {
   /** Encodes and sends; `done` runs once the bytes are handed to the OS. False if not open. */
   send (frame: Frame, done?: () => void): number {
     if (this.#state !== 'established' && this.#state !== 'handshake') return 0
+    // A dial still connecting cannot carry frames (ws would throw): it is simply closed.
+    if (this.#ws.readyState !== this.#ws.OPEN) return 0
     // A peer that sends pings (or batches to ack) but never reads would grow our send
     // buffer without end; past the cap it is cut off instead (the pump stops long before).
     if (this.#ws.bufferedAmount > MAX_SESSION_BUFFERED_BYTES) {

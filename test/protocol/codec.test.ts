@@ -32,11 +32,11 @@ t.test('every frame type round-trips', async t => {
     { type: 'error', code: 'AUTH_FAILED', message: 'no' },
     { type: 'ping', t0: 1_700_000_000_000 },
     { type: 'pong', t0: 1, t1: 2, t2: 3 },
-    { type: 'batch', prev: 2 ** 40 - 5, seq: 2 ** 40, entries },
+    { type: 'batch', prev: 2 ** 40 - 5, seq: 2 ** 40, round: 0, entries },
     { type: 'ack', seq: 9 },
     { type: 'hold', reason: 'CLOCK_SKEW', offset: -600_000 },
-    { type: 'resume' },
-    { type: 'state', chunk: 1, seq: 10, entries, done: true },
+    { type: 'resume', round: 1 },
+    { type: 'state', chunk: 1, round: 2, seq: 10, entries, done: true },
     { type: 'state-ack', chunk: 1 }
   ] as const
   for (const f of frames) {
@@ -59,8 +59,8 @@ t.test('large integers travel as int64, and float64 integers are accepted', asyn
 
 t.test('entry size estimate is exact', async t => {
   const entries: Change[] = [{ user: 'u'.repeat(40), message: 'm'.repeat(300), status: 'read', origin: 'abc', ts }]
-  const one = encodeFrame({ type: 'batch', prev: 0, seq: 1, entries }).length
-  const two = encodeFrame({ type: 'batch', prev: 0, seq: 1, entries: [entries[0], entries[0]] }).length
+  const one = encodeFrame({ type: 'batch', prev: 0, seq: 1, round: 0, entries }).length
+  const two = encodeFrame({ type: 'batch', prev: 0, seq: 1, round: 0, entries: [entries[0], entries[0]] }).length
   t.equal(two - one, entryWireBytes(entries[0]))
 })
 
@@ -88,23 +88,25 @@ t.test('fails closed on what the profile excludes', async t => {
 
 t.test('validators check every field', async t => {
   const good = { user: 'u', message: 'm', status: 'read', origin: 'a', ts } as const
-  const batch = (entries: unknown[]): unknown => ({ type: 'batch', prev: 0, seq: 1, entries })
+  const batch = (entries: unknown[]): unknown => ({ type: 'batch', prev: 0, seq: 1, round: 0, entries })
   t.equal(codeOf(() => validateFrame(batch([['u', 'm', 3, 'a', ts]]))), 'INVALID_FRAME', 'status 3')
   t.equal(codeOf(() => validateFrame(batch([['u', 'm', 0, 'a b', ts]]))), 'INVALID_FRAME', 'bad origin')
   t.equal(codeOf(() => validateFrame(batch([['', 'm', 0, 'a', ts]]))), 'INVALID_FRAME', 'empty user')
   t.equal(codeOf(() => validateFrame(batch([['u', 'm', 0, 'a', 0]]))), 'INVALID_FRAME', 'zero ts')
   t.equal(codeOf(() => validateFrame(batch([['u', 'm', 0, 'a']]))), 'INVALID_FRAME', 'short entry')
   t.equal(codeOf(() => validateFrame(batch([good]))), 'INVALID_FRAME', 'entry as map')
-  t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 0, seq: -1, entries: [] })), 'INVALID_FRAME', 'negative seq')
-  t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 5, seq: 5, entries: [] })), 'INVALID_FRAME', 'empty range')
+  t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 0, seq: -1, round: 0, entries: [] })), 'INVALID_FRAME', 'negative seq')
+  t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 5, seq: 5, round: 0, entries: [] })), 'INVALID_FRAME', 'empty range')
   t.equal(codeOf(() => validateFrame(batch(new Array(MAX_BATCH_ENTRIES + 1).fill(['u', 'm', 0, 'a', ts])))), 'BATCH_TOO_LARGE')
   t.equal(codeOf(() => validateFrame({ type: 'hello', versions: [], cluster: 'c', node: 'a', nonce: new Uint8Array(32), time: 1 })), 'INVALID_FRAME', 'no versions')
   t.equal(codeOf(() => validateFrame({ type: 'hello', versions: [1], cluster: 'c\n', node: 'a', nonce: new Uint8Array(32), time: 1 })), 'INVALID_FRAME', 'bad cluster')
   t.equal(codeOf(() => validateFrame({ type: 'hello', versions: [1], cluster: 'c', node: 'a', nonce: new Uint8Array(31), time: 1 })), 'INVALID_FRAME', 'short nonce')
-  t.equal(codeOf(() => validateFrame({ type: 'state', chunk: 0, seq: 1, entries: [], done: true })), 'INVALID_FRAME', 'chunk 0')
-  t.equal(codeOf(() => validateFrame({ type: 'state', chunk: 1, seq: 1, entries: [], done: 1 })), 'INVALID_FRAME', 'done not boolean')
+  t.equal(codeOf(() => validateFrame({ type: 'state', chunk: 0, round: 0, seq: 1, entries: [], done: true })), 'INVALID_FRAME', 'chunk 0')
+  t.equal(codeOf(() => validateFrame({ type: 'state', chunk: 1, round: 0, seq: 1, entries: [], done: 1 })), 'INVALID_FRAME', 'done not boolean')
   t.equal(codeOf(() => validateFrame({ type: 'hold', reason: 'CLOCK_SKEW', offset: 0.5 })), 'INVALID_FRAME')
   t.equal(codeOf(() => validateFrame({ type: 'error', code: '', message: 'x' })), 'INVALID_FRAME')
   t.same(validateFrame({ type: 'error', code: 'X', message: 7 }), { type: 'error', code: 'X', message: '' })
   t.same(validateFrame({ type: 'ack', seq: 3, extra: 'ignored' }), { type: 'ack', seq: 3 })
+  t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 0, seq: 1, entries: [] })), 'INVALID_FRAME', 'batch without round')
+  t.equal(codeOf(() => validateFrame({ type: 'resume' })), 'INVALID_FRAME', 'resume without round')
 })

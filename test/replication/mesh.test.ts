@@ -69,3 +69,35 @@ t.test('ring A-B-C-D-A relays without echo to the sender', async t => {
   t.equal(cIn, 1, 'the opposite node entered it once')
   t.equal((await c.store.get('alice', 'r'))?.status, 'deleted')
 })
+
+t.test('one session per pair, whoever dials; stop() is idempotent, even mid-dial', async t => {
+  const nodes = await startNodes(t, fullMesh(['a', 'b']))
+  const [a, b] = ['a', 'b'].map(id => nodes.get(id) as TestNode)
+  const events: string[] = []
+  for (const n of [a, b]) {
+    n.repl.on('peer-connected', () => events.push(`${n.id}+`))
+    n.repl.on('peer-disconnected', e => events.push(`${n.id}-${String(e.code)}`))
+  }
+  await waitFor(() => connected(a, 'b') && connected(b, 'a'), { what: 'link up' })
+  await a.store.mark([{ user: 'u', message: 'one', status: 'read' }])
+  await b.store.mark([{ user: 'u', message: 'two', status: 'unread' }])
+  await waitFor(async () => (await a.store.get('u', 'two')) !== undefined && (await b.store.get('u', 'one')) !== undefined, { what: 'both ways' })
+  // Settled: several heartbeats (seen as bytes) without any session change.
+  const settled = events.length
+  const heard = a.repl.status()[0].bytesReceived
+  await waitFor(() => a.repl.status()[0].bytesReceived > heard + 300, { what: 'heartbeats' })
+  t.equal(events.length, settled, `no churn (${events.join(' ')})`)
+  t.ok(connected(a, 'b') && connected(b, 'a'))
+  // b restarts: a keeps exactly one session, the new one.
+  await b.stop()
+  await waitFor(() => !connected(a, 'b'), { what: 'a sees b down' })
+  await b.restart()
+  await waitFor(() => connected(a, 'b') && connected(b, 'a'), { what: 'link back' })
+  await b.store.mark([{ user: 'u', message: 'three', status: 'read' }])
+  await waitFor(async () => (await a.store.get('u', 'three')) !== undefined, { what: 'replicates after restart' })
+  // A node whose peer is unreachable stops cleanly while its dial is pending.
+  await b.stop()
+  await a.repl.stop()
+  await a.repl.stop()
+  t.notOk(connected(a, 'b'))
+})

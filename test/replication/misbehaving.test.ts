@@ -23,7 +23,7 @@ t.test('misbehaving peers are closed with the documented code and write nothing'
   const disconnected: Array<{ peer: string, code: string }> = []
   a.repl.on('peer-disconnected', e => disconnected.push(e))
   const seqBefore = a.store.lastSeq
-  const batch: BatchFrame = { type: 'batch', prev: 0, seq: 1, entries: [{ user: 'evil', message: 'm', status: 'read', origin: 'x', ts: TS }] }
+  const batch: BatchFrame = { type: 'batch', prev: 0, seq: 1, round: 0, entries: [{ user: 'evil', message: 'm', status: 'read', origin: 'x', ts: TS }] }
 
   const cases: Array<{ name: string, wsCode: number, error?: string, run: (p: RawPeer) => Promise<void> }> = [
     { name: 'wrong secret', wsCode: 1008, error: 'AUTH_FAILED', run: async p => { await p.handshake('x', 'a', { secret: Buffer.from('wrong') }); p.send(encodeFrame(batch)) } },
@@ -45,11 +45,11 @@ t.test('misbehaving peers are closed with the documented code and write nothing'
       run: async p => {
         await p.handshake('x', 'a')
         // A header claiming MAX_BATCH_ENTRIES + 1 entries, followed by far fewer bytes.
-        const head = raw.pack({ type: 'batch', prev: 0, seq: 1 })
+        const head = raw.pack({ type: 'batch', prev: 0, seq: 1, round: 0 })
         const count = Buffer.alloc(5)
         count[0] = 0xdd
         count.writeUInt32BE(MAX_BATCH_ENTRIES + 1, 1)
-        p.send(Buffer.concat([Buffer.from([0x84]), head.subarray(1), raw.pack('entries'), count, raw.pack(['u', 'm', 0, 'x', TS])]))
+        p.send(Buffer.concat([Buffer.from([0x85]), head.subarray(1), raw.pack('entries'), count, raw.pack(['u', 'm', 0, 'x', TS])]))
       }
     },
     {
@@ -58,7 +58,7 @@ t.test('misbehaving peers are closed with the documented code and write nothing'
       error: 'INVALID_FRAME',
       run: async p => {
         await p.handshake('x', 'a')
-        p.send(raw.pack({ type: 'batch', prev: 0, seq: 2, entries: [['ok', 'm', 0, 'x', TS], ['', 'm', 0, 'x', TS]] }))
+        p.send(raw.pack({ type: 'batch', prev: 0, seq: 2, round: 0, entries: [['ok', 'm', 0, 'x', TS], ['', 'm', 0, 'x', TS]] }))
       }
     },
     { name: 'hello after the handshake', wsCode: 1002, error: 'UNEXPECTED_FRAME', run: async p => { await p.handshake('x', 'a'); p.send({ type: 'hello', versions: [1], cluster: 'test', node: 'x', nonce: Buffer.alloc(32), time: 1 }) } },
@@ -105,7 +105,7 @@ t.test('a replayed batch changes nothing', async t => {
     { user: 'alice', message: 'm1', status: 'read', origin: 'x', ts: TS },
     { user: 'alice', message: 'm2', status: 'unread', origin: 'x', ts: TS + 1 }
   ] as const
-  const frame = encodeFrame({ type: 'batch', prev: 0, seq: 2, entries: [...entries] })
+  const frame = encodeFrame({ type: 'batch', prev: 0, seq: 2, round: 0, entries: [...entries] })
   p.send(frame)
   t.equal((await p.next('ack')).seq, 2)
   const seq = a.store.lastSeq
