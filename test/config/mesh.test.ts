@@ -183,3 +183,17 @@ t.test('--node checks only that node\'s host files', async tt => {
   const config = loadNodeConfig(file, 'a', {})
   tt.equal(config.tls?.cert?.toString(), 'cert')
 })
+
+t.test('the shipped example mesh files are valid (structure; host files are not on this machine)', async tt => {
+  const { readFile } = await import('node:fs/promises')
+  const root = new URL('../../', import.meta.url)
+  for (const name of ['docs/examples/three-hosts.json', 'docs/examples/hub-and-spoke.json', 'examples/demo-mesh.json']) {
+    const raw = JSON.parse(await readFile(new URL(name, root), 'utf8')) as unknown
+    const { mesh, problems } = parseMesh(raw, '/etc/marksync')
+    tt.same(problems.lines(), [], name)
+    tt.ok(mesh.nodes.length >= 3, name)
+  }
+  const hub = parseMesh(JSON.parse(await readFile(new URL('docs/examples/hub-and-spoke.json', root), 'utf8')), '/etc/marksync').mesh
+  tt.same(peersOf(hub, 'lille'), [{ id: 'hub', url: 'wss://172.16.0.1:7701' }])
+  tt.same(peersOf(hub, 'hub').map(p => p.id), ['paris', 'lyon', 'lille'])
+})
