@@ -1,5 +1,6 @@
+import { cp, mkdir, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeMesh, type TestMesh, type TestNode } from '../helpers/daemon.js'
+import { BIN, ROOT, writeMesh, type TestMesh, type TestNode } from '../helpers/daemon.js'
 import { ChaosNode } from './node.js'
 import { LinkProxy } from './proxy.js'
 import { reservePorts } from './ports.js'
@@ -14,6 +15,11 @@ export interface ChaosClusterOptions {
   topology?: Topology
   /** Mesh-wide settings written to the mesh file (durations as strings). */
   settings: Record<string, unknown>
+  /**
+   * Run a copy of the build (see `snapshotBuild`) instead of the tree's bin/marksync.js.
+   * Off in `npm test`, so that the daemons' coverage maps to the sources.
+   */
+  snapshot?: boolean
 }
 
 /** Node ids a, b, c, ... (at most 26). */
@@ -28,6 +34,21 @@ export function topologyLinks (ids: readonly string[], topology: Topology): Link
     return ids.map((id, i) => [id, ids[(i + 1) % ids.length] as string] as const)
   }
   return ids.flatMap((x, i) => ids.slice(i + 1).map(y => [x, y] as const))
+}
+
+/**
+ * Copies the built daemon (bin/, dist/src/, package.json) into `dir` and links node_modules,
+ * so every node of the run, restarts included, runs the code the run started with even if
+ * the tree is rebuilt meanwhile, and a kept failing run holds the exact code that failed.
+ * Returns the snapshot's entry point.
+ */
+export async function snapshotBuild (dir: string): Promise<string> {
+  await mkdir(join(dir, 'dist'), { recursive: true })
+  await cp(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true })
+  await cp(join(ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true })
+  await cp(join(ROOT, 'package.json'), join(dir, 'package.json'))
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  return join(dir, 'bin', 'marksync.js')
 }
 
 function linkKey (link: Link): string {
@@ -81,7 +102,8 @@ export class ChaosCluster {
       })
     }
     await mesh.rewrite({ ...mesh.json, links: written })
-    for (const id of ids) cluster.nodes.set(id, new ChaosNode(mesh, id, options.dir))
+    const bin = options.snapshot === true ? await snapshotBuild(join(options.dir, 'app')) : BIN
+    for (const id of ids) cluster.nodes.set(id, new ChaosNode(mesh, id, options.dir, bin))
     return cluster
   }
 

@@ -31,6 +31,8 @@ export interface ChaosOptions {
   convergeTimeoutMs?: number
   concurrency?: number
   maxRate?: number
+  /** Run a snapshot of the build, safe from rebuilds during the run (see cluster.ts). */
+  snapshot?: boolean
   /** Where progress lines go (default: nowhere). */
   log?: (line: string) => void
   /** Stops the run early (SIGINT); cleanup still happens. */
@@ -122,6 +124,7 @@ export async function runChaos (init: ChaosOptions): Promise<ChaosResult> {
       dir,
       nodes: o.nodes,
       topology: o.topology,
+      snapshot: o.snapshot,
       settings: {
         durability: 'sync',
         retention: `${o.retentionMs}ms`,

@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startDaemon, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
+import { spawn } from 'node:child_process'
+import { DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 
 /** How long a (re)started node may take to log "ready", in ms. */
 export const NODE_READY_TIMEOUT_MS = 30_000
@@ -29,7 +30,11 @@ export class ChaosNode {
   #log: WriteStream | undefined
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (readonly mesh: TestMesh, id: string, logDir: string) {
+  /**
+   * @param bin the `marksync` entry point to run (the harness runs a snapshot of the build,
+   *   so a rebuild during a run cannot change the code of a restarted node).
+   */
+  constructor (readonly mesh: TestMesh, id: string, logDir: string, readonly bin: string) {
     const node = mesh.nodes[id]
     if (node === undefined) throw new TypeError(`no node ${id} in the mesh`)
     this.id = id
@@ -62,7 +67,12 @@ export class ChaosNode {
     this.state = 'starting'
     this.starts++
     this.#log.write(`--- harness: start #${this.starts} of ${this.id} at ${new Date().toISOString()}\n`)
-    const proc = await startDaemon(undefined, this.mesh, this.id, { clockOffsetFile: this.clockFile, waitReady: false })
+    // Coverage of the child goes where tap collects it (NODE_V8_COVERAGE is inherited).
+    const child = spawn(process.execPath, [this.bin, 'start', '--config', this.mesh.file, '--node', this.id], {
+      env: { ...process.env, MARKSYNC_TEST_CLOCK_OFFSET_FILE: this.clockFile },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    const proc = new DaemonProcess(this.id, child)
     this.#proc = proc
     const log = this.#log
     const write = (text: string): void => { if (!log.writableEnded) log.write(text) }

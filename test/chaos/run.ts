@@ -51,6 +51,7 @@ async function main (argv: string[]): Promise<number> {
       ...preset,
       nodes,
       seed,
+      snapshot: true,
       signal: controller.signal,
       log: values.quiet === true ? undefined : line => { console.log(line) }
     })
