@@ -123,7 +123,11 @@ const validators: Record<string, (o: Obj) => Frame> = {
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) bad('offset must be a safe integer')
     return { type: 'hold', reason: str(o, 'reason', MAX_ERROR_CODE), offset }
   },
-  resume: (o): ResumeFrame => ({ type: 'resume', round: uint(o, 'round') }),
+  resume: (o): ResumeFrame => {
+    const round = uint(o, 'round')
+    if (round < 1) bad('round must be at least 1')
+    return { type: 'resume', round }
+  },
   state: (o): StateFrame => {
     const chunk = uint(o, 'chunk')
     if (chunk < 1) bad('chunk must be at least 1')

@@ -109,4 +109,5 @@ t.test('validators check every field', async t => {
   t.same(validateFrame({ type: 'ack', seq: 3, extra: 'ignored' }), { type: 'ack', seq: 3 })
   t.equal(codeOf(() => validateFrame({ type: 'batch', prev: 0, seq: 1, entries: [] })), 'INVALID_FRAME', 'batch without round')
   t.equal(codeOf(() => validateFrame({ type: 'resume' })), 'INVALID_FRAME', 'resume without round')
+  t.equal(codeOf(() => validateFrame({ type: 'resume', round: 0 })), 'INVALID_FRAME', 'resume round 0')
 })

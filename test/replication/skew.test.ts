@@ -95,3 +95,17 @@ t.test('timestamps from the future wait until the receiver\'s clock reaches them
   t.ok(hlcLead(a) <= maxClockSkewMs, 'a\'s HLC never ran ahead beyond the tolerance')
   t.ok(skewedEvents >= 2, 'refused by the store once (a second skew episode)')
 })
+
+t.test('this node\'s own wall clock jumping is reported', async t => {
+  const nodes = await startNodes(t, [{ id: 'a', peers: [] }])
+  const a = nodes.get('a') as TestNode
+  const jumps: Array<{ fromMs: number, toMs: number }> = []
+  a.repl.on('clock-jump', e => jumps.push(e))
+  a.skew.ms = 30_000 // forward: seen by the heartbeat against the monotonic clock
+  await waitFor(() => jumps.length > 0, { what: 'forward jump' })
+  t.ok(jumps[0].toMs - jumps[0].fromMs > 25_000, 'about +30 s')
+  await a.store.mark([{ user: 'u', message: 'm', status: 'read' }])
+  a.skew.ms = 0 // backward: seen by the store when it next stamps
+  await a.store.mark([{ user: 'u', message: 'm2', status: 'read' }])
+  await waitFor(() => jumps.some(j => j.toMs < j.fromMs), { what: 'backward jump' })
+})
