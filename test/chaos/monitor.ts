@@ -45,10 +45,16 @@ export interface SkewRecord {
  */
 export class ClockMonitor {
   readonly skews: SkewRecord[] = []
+
+  /** One readable line per node whose HLC ran ahead of real time beyond the limit. */
+  get violations (): string[] {
+    return [...this.aheadOfTime].map(([id, v]) =>
+      `${id}: HLC up to ${v.maxLeadMs} ms ahead of real time, in ${v.samples} status reads from ${new Date(v.firstAt).toISOString()}`)
+  }
   /** Greatest HLC lead over real time per node, outside its own skew windows, in ms. */
   readonly maxLeadMs = new Map<string, number>()
-  /** Leads beyond maxClockSkew, readable. */
-  readonly violations: string[] = []
+  /** Per node whose HLC ran more than maxClockSkew ahead of real time: when first seen, how often, how far. */
+  readonly aheadOfTime = new Map<string, { firstAt: number, samples: number, maxLeadMs: number }>()
   polls = 0
   #timer: NodeJS.Timeout | undefined
   #running = false
@@ -130,8 +136,11 @@ export class ClockMonitor {
       if (Math.abs(correction) > Math.abs(ownSkew.correctionMs)) ownSkew.correctionMs = correction
     } else {
       this.maxLeadMs.set(id, Math.max(this.maxLeadMs.get(id) ?? -Infinity, lead))
-      if (lead > this.maxClockSkewMs && this.violations.length < 20) {
-        this.violations.push(`${id}: HLC ${lead} ms ahead of real time at ${new Date(now).toISOString()} (limit ${this.maxClockSkewMs} ms)`)
+      if (lead > this.maxClockSkewMs) {
+        const seen = this.aheadOfTime.get(id) ?? { firstAt: now, samples: 0, maxLeadMs: lead }
+        seen.samples++
+        seen.maxLeadMs = Math.max(seen.maxLeadMs, lead)
+        this.aheadOfTime.set(id, seen)
       }
     }
     for (const peer of status.peers ?? []) {

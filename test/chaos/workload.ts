@@ -41,6 +41,8 @@ export interface WorkloadOptions {
 const DEFAULTS = { concurrency: 4, maxRate: 60, users: 12, hotMessages: 6, batchMax: 4, timeoutMs: 3_000 }
 /** Share of requests that go to the hot users and hot messages. */
 const HOT_SHARE = 0.8
+/** Most requests one workload sends, whatever happens to `stop()` (a bound on the loop's count). */
+export const MAX_WORKLOAD_REQUESTS = 2_000_000
 /** Cold message ids are drawn from this many per user. */
 const COLD_MESSAGES = 400
 
@@ -101,7 +103,7 @@ export class Workload {
   }
 
   async #work (rng: Prng): Promise<void> {
-    while (this.#running) {
+    while (this.#running && this.requests < MAX_WORKLOAD_REQUESTS) {
       await this.#pace()
       if (!this.#running) break
       const target = rng.pick(this.#options.targets)
