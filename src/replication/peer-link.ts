@@ -13,11 +13,14 @@ import { isMarksyncError } from '../errors.js'
 import { physicalMs } from '../hlc.js'
 import { MAX_BUFFERED_BYTES, MAX_WINDOW } from '../limits.js'
 import type { StatusStore } from '../store/api.js'
-import type { MessageState } from '../types.js'
+import type { ApplyResult, MessageState } from '../types.js'
 import { entryWireBytes, type BatchFrame, type Frame, type StateFrame } from '../protocol/index.js'
 import type { PeerConfig, PeerStatus } from './api.js'
 import type { ClockSample } from './clock-sample.js'
 import type { Session } from './session.js'
+
+/** Shortest hold after the store refused a batch as CLOCK_SKEW, in ms. */
+const MIN_FUTURE_HOLD_MS = 1_000
 
 export interface PeerLinkInit {
   store: StatusStore
@@ -74,7 +77,10 @@ export class PeerLink {
   // receiving
   #holding = false
   #futureUntil = 0
+  /** The `prev` the next batch must have (any, before the first of a session). */
   #expectPrev: number | undefined
+  /** The last seq this side acknowledged in this session (batch or finished transfer). */
+  #ackedSeq: number | undefined
   #expectChunk = 1
   /** Resumes this side sent in this session. */
   #roundOut = 0
@@ -103,6 +109,7 @@ export class PeerLink {
     this.#held = false
     this.#holding = false
     this.#expectPrev = undefined
+    this.#ackedSeq = undefined
     this.#expectChunk = 1
     this.#roundOut = 0
     this.#roundIn = 0
@@ -170,7 +177,12 @@ export class PeerLink {
     if (hold === this.#holding || this.session === undefined) return
     this.#holding = hold
     if (hold) this.session.send({ type: 'hold', reason: 'CLOCK_SKEW', offset })
-    else this.session.send({ type: 'resume', round: ++this.#roundOut })
+    else {
+      // The sender restarts from its cursor: our last acknowledgement.
+      this.#expectPrev = this.#ackedSeq
+      this.#expectChunk = 1
+      this.session.send({ type: 'resume', round: ++this.#roundOut })
+    }
   }
 
   // ---- receiving ---------------------------------------------------------------------
@@ -181,16 +193,13 @@ export class PeerLink {
     switch (frame.type) {
       case 'batch':
       case 'state':
-        if (this.#holding) return // refused: the sender rewinds when we resume
+        if (this.#holding || !this.#accept(frame)) return // the sender resends the range
         if (this.#queued >= MAX_WINDOW) {
           s.fail('WINDOW_EXCEEDED', `more than ${MAX_WINDOW} unacknowledged batches`)
           return
         }
         this.#queued++
-        this.#applying = this.#applying
-          .then(async () => { await this.#apply(s, frame, bytes) })
-          .catch(err => { s.fail(isMarksyncError(err) ? err.code : 'INTERNAL', (err as Error).message) })
-          .finally(() => { this.#queued-- })
+        this.#startApply(s, frame, bytes)
         return
       case 'ack': return this.#onAck(s, frame.seq)
       case 'state-ack': return this.#onStateAck(s, frame.chunk)
@@ -209,42 +218,72 @@ export class PeerLink {
     }
   }
 
-  async #apply (s: Session, frame: BatchFrame | StateFrame, bytes: number): Promise<void> {
-    // Sent before our last resume reached the sender: its range is being sent again.
-    if (s !== this.session || this.#holding || frame.round !== this.#roundOut) return
-    if (frame.type === 'batch' && this.#expectPrev !== undefined && frame.prev !== this.#expectPrev) return
-    if (frame.type === 'state' && frame.chunk !== 1 && frame.chunk !== this.#expectChunk) return
-    if (frame.type === 'state' && frame.chunk === 1) this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'start' })
-    let entered = 0; let stale = 0; let duplicate = 0; let lagMs: number | undefined
-    if (frame.entries.length > 0) {
-      try {
-        const result = await this.#store.applyRemote(frame.entries, { from: this.id })
-        entered = result.entered.length; stale = result.stale; duplicate = result.duplicate
-        for (const e of result.entered) {
-          if (e.origin === this.id) lagMs = Math.max(lagMs ?? 0, e.localTime - e.originTime)
-        }
-      } catch (err) {
-        if (!isMarksyncError(err, 'CLOCK_SKEW')) throw err
-        // Timestamps from the future: refuse until our clock reaches them (minus the tolerance).
-        const maxTs = frame.entries.reduce((m, e) => Math.max(m, e.ts), 0)
-        this.#futureUntil = physicalMs(maxTs) - this.#init.maxClockSkewMs
-        this.evaluateClock()
-        return
+  /**
+   * Order checks at arrival: the frame must carry the round of our last resume (else it
+   * was sent before the sender saw it) and continue the frames accepted before it.
+   */
+  #accept (frame: BatchFrame | StateFrame): boolean {
+    if (frame.round !== this.#roundOut) return false
+    if (frame.type === 'batch') {
+      if (this.#expectPrev !== undefined && frame.prev !== this.#expectPrev) return false
+      this.#expectPrev = frame.seq
+      return true
+    }
+    if (frame.chunk !== 1 && frame.chunk !== this.#expectChunk) return false
+    if (frame.chunk === 1) this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'start' })
+    this.#expectChunk = frame.chunk + 1
+    if (frame.done) this.#expectPrev = frame.seq
+    return true
+  }
+
+  /**
+   * Applies start at once, so the store group-commits the batches in flight (one fsync
+   * for several); acks go out strictly in order, each only once every frame before it
+   * in this round was applied.
+   */
+  #startApply (s: Session, frame: BatchFrame | StateFrame, bytes: number): void {
+    const round = this.#roundOut
+    const applying = frame.entries.length > 0 ? this.#store.applyRemote(frame.entries, { from: this.id }) : Promise.resolve(undefined)
+    applying.catch(() => {}) // settled in order below
+    this.#applying = this.#applying
+      .then(async () => { await this.#finish(s, frame, bytes, round, applying) })
+      .catch(err => { s.fail(isMarksyncError(err) ? err.code : 'INTERNAL', (err as Error).message) })
+      .finally(() => { this.#queued-- })
+  }
+
+  async #finish (s: Session, frame: BatchFrame | StateFrame, bytes: number, round: number, applying: Promise<ApplyResult | undefined>): Promise<void> {
+    let result: ApplyResult | undefined
+    try {
+      result = await applying
+    } catch (err) {
+      if (!isMarksyncError(err, 'CLOCK_SKEW')) throw err
+      // Timestamps from the future: refuse until our clock reaches them (minus the
+      // tolerance), and at least briefly, so nothing after this frame is acknowledged.
+      const maxTs = frame.entries.reduce((m, e) => Math.max(m, e.ts), 0)
+      this.#futureUntil = Math.max(physicalMs(maxTs) - this.#init.maxClockSkewMs, this.#store.clock.wallTime() + MIN_FUTURE_HOLD_MS)
+      this.evaluateClock()
+      return
+    }
+    let entered = 0; let lagMs: number | undefined
+    if (result !== undefined) {
+      entered = result.entered.length
+      this.#counts.entriesStale += result.stale
+      this.#counts.entriesDuplicate += result.duplicate
+      for (const e of result.entered) {
+        if (e.origin === this.id) lagMs = Math.max(lagMs ?? 0, e.localTime - e.originTime)
       }
     }
     this.#counts.batchesReceived++
     this.#counts.entriesEntered += entered
-    this.#counts.entriesStale += stale
-    this.#counts.entriesDuplicate += duplicate
-    this.#init.emit('batch-applied', { peer: this.id, entered, stale, duplicate, bytes, lagMs })
-    if (s !== this.session || this.#holding) return // not acknowledged: it will be sent again
+    this.#init.emit('batch-applied', { peer: this.id, entered, stale: result?.stale ?? 0, duplicate: result?.duplicate ?? 0, bytes, lagMs })
+    // A hold since this frame arrived: a frame before it may have failed. Not acknowledged; resent.
+    if (s !== this.session || this.#holding || round !== this.#roundOut) return
     if (frame.type === 'batch') {
-      this.#expectPrev = frame.seq
+      this.#ackedSeq = frame.seq
       s.send({ type: 'ack', seq: frame.seq })
     } else {
-      this.#expectChunk = frame.chunk + 1
       if (frame.done) {
-        this.#expectPrev = frame.seq
+        this.#ackedSeq = frame.seq
         this.#init.emit('state-transfer', { peer: this.id, direction: 'receive', phase: 'end' })
       }
       s.send({ type: 'state-ack', chunk: frame.chunk })
