@@ -96,8 +96,8 @@ export class PeerBudget {
       this.#sources.set(key, s)
     }
     if (now - s.windowStart > this.options.faultWindowMs) {
-      // A quiet window forgives earlier refusals too: the doubling is for repeat offenders.
-      if (s.refusedUntil < s.windowStart) s.refusals = 0
+      // A whole quiet window after the last refusal forgives it: the doubling is for repeat offenders.
+      if (now - s.refusedUntil > this.options.faultWindowMs) s.refusals = 0
       s.faults = 0
       s.windowStart = now
     }
