@@ -63,9 +63,14 @@ export class ApiServer {
 
   async start (): Promise<void> {
     if (this.#server !== undefined) return
-    const server = createServer((req, res) => { void this.#handle(req, res) })
-    server.requestTimeout = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
-    server.headersTimeout = Math.min(API_HEADERS_TIMEOUT_MS, server.requestTimeout)
+    const timeoutMs = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
+    // Node checks its own request and header timeouts only this often: keep it well under them.
+    const connectionsCheckingInterval = Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)))
+    const server = createServer({ connectionsCheckingInterval }, (req, res) => { void this.#handle(req, res) })
+    // Node's limits are the backstop for the header phase; the body has its own deadline (body.ts)
+    // so that a slow body gets a JSON 408 rather than a bare one.
+    server.headersTimeout = Math.min(API_HEADERS_TIMEOUT_MS, timeoutMs)
+    server.requestTimeout = timeoutMs + 1_000
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.#options.port, this.#options.host, () => {
@@ -122,7 +127,8 @@ export class ApiServer {
         throw new HttpError(401, 'UNAUTHORIZED', 'a valid "Authorization: Bearer <token>" header is required')
       }
       const maxBytes = this.#options.maxBodyBytes ?? MAX_API_BODY_BYTES
-      const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes) }
+      const timeoutMs = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
+      const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs) }
       const result = await match.handler(ctx, match.params)
       if (result instanceof RawReply) this.#send(res, 200, result.body, result.contentType)
       else this.#send(res, 200, JSON.stringify(result), 'application/json')
@@ -132,9 +138,11 @@ export class ApiServer {
       const allow = (err as { allow?: string }).allow
       if (allow !== undefined) res.setHeader('allow', allow)
       // After a rejected body the rest of it is unread: close rather than parse it as a request.
-      if (error.status === 413 || this.#stopping) res.setHeader('connection', 'close')
+      const unread = error.status === 413 || error.status === 408
+      if (unread || this.#stopping) res.setHeader('connection', 'close')
       this.#send(res, error.status, JSON.stringify({ error: { code: error.code, message: error.message } }), 'application/json')
       if (error.status === 413) req.resume()
+      if (error.status === 408) res.once('finish', () => req.socket.destroy())
     } finally {
       this.#options.onRequest?.(route, res.statusCode, method)
       this.#inFlight--

@@ -189,3 +189,29 @@ t.test('stop lets an in-flight write finish and refuses new requests', async tt 
   await tt.rejects(apiCall(url, 'GET', '/v1/health', { timeoutMs: 2000 }))
   await api.stop()
 })
+
+t.test('a body that trickles in too slowly gets a JSON 408 and the connection is closed', async tt => {
+  const dir = await tempDir(tt)
+  const store = new Store({ location: dir, nodeId: 'n1', durability: 'relaxed' })
+  await store.open()
+  const api = new ApiServer({
+    host: '127.0.0.1',
+    port: 0,
+    requestTimeoutMs: 300,
+    backend: { store, cluster: 'test', retentionMs: 1, peers: () => [], purge: async () => await store.purgeExpired() }
+  })
+  await api.start()
+  tt.teardown(async () => { await api.stop(); await store.close() })
+  const { createConnection } = await import('node:net')
+  const socket = createConnection({ host: '127.0.0.1', port: api.port })
+  let answer = ''
+  socket.setEncoding('utf8').on('data', (c: string) => { answer += c })
+  const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
+  socket.write('POST /v1/changes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user":')
+  const started = Date.now()
+  await closed
+  tt.ok(Date.now() - started < 5_000, 'answered within the deadline, not left hanging')
+  tt.match(answer, /^HTTP\/1\.1 408 /)
+  tt.match(answer, /"code":"REQUEST_TIMEOUT"/)
+  tt.equal(store.lastSeq, 0)
+})
