@@ -43,7 +43,7 @@ export async function runFuzz (plan: FuzzPlan, progress: (line: string) => void 
   process.on('unhandledRejection', onCrash)
   try {
     const pure = runPure(plan.seed, { maxCases: plan.pure.cases, deadline: Date.now() + plan.pure.seconds * 1000 })
-    progress(`pure decoder: ${pure.cases} cases, ${perSecond(pure.cases, pure.ms)}/s, ${pure.accepted} accepted, crashes ${pure.crashes}, hangs ${pure.hangs}, round-trip failures ${pure.roundtripFailures}`)
+    progress(`pure decoder: ${pure.cases} cases, ${perSecond(pure.cases, pure.ms)}/s, ${pure.accepted} accepted, crashes ${pure.crashes}, hangs ${pure.hangs} (process stalls ${pure.stalls}), round-trip failures ${pure.roundtripFailures}`)
     const peer = await runPeerFuzz(plan.seed + 1, { maxCases: plan.peer.cases, deadline: Date.now() + plan.peer.seconds * 1000, dir: plan.dir, concurrency: plan.peer.concurrency })
     progress(`peer sessions: ${peer.cases} cases, ${perSecond(peer.cases, peer.ms)}/s, ${peer.authenticated} authenticated, hangs ${peer.hangs}, unexpected writes ${peer.unexpectedWrites}, replicates after: ${peer.replicatesAfter}`)
     const api = await runApiFuzz(plan.seed + 2, { maxCases: plan.api.cases, deadline: Date.now() + plan.api.seconds * 1000, dir: plan.dir, concurrency: plan.api.concurrency })
