@@ -26,7 +26,20 @@ export class BoundedCache<V> {
     // Delete first, so the entry moves to the young end (a Map iterates in insertion order).
     this.#map.delete(key)
     this.#map.set(key, value)
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string)
+    if (this.#map.size > this.#max) this.#evict()
+  }
+
+  /**
+   * Forgets the oldest tenth at once: deleting one entry per insert from the
+   * front of a Map makes every later `keys().next()` step over the deleted
+   * slots, which made eviction the slowest part of a write.
+   */
+  #evict (): void {
+    let count = Math.max(1, this.#map.size - this.#max + Math.floor(this.#max / 10))
+    for (const key of this.#map.keys()) {
+      this.#map.delete(key)
+      if (--count === 0) break
+    }
   }
 
   clear (): void {

@@ -80,6 +80,21 @@ export function readComponent (key: Buffer, offset: number): { value: string, en
 }
 
 function keyOf (family: number, strings: string[], seq?: number): Buffer {
+  // Fast path for ids without 0x00 (every valid id): write the strings straight into the key.
+  if (!strings.some(s => s.includes('\u0000'))) {
+    let length = 1 + (seq === undefined ? 0 : SEQ_BYTES)
+    for (const s of strings) length += Buffer.byteLength(s, 'utf8') + 2
+    const key = Buffer.allocUnsafe(length)
+    key[0] = family
+    let offset = 1
+    for (const s of strings) {
+      offset += key.write(s, offset, 'utf8')
+      key[offset++] = 0x00
+      key[offset++] = 0x00
+    }
+    if (seq !== undefined) writeSeq(seq, key, offset)
+    return key
+  }
   const utf8 = strings.map(s => Buffer.from(s, 'utf8'))
   let length = 1 + (seq === undefined ? 0 : SEQ_BYTES)
   for (const bytes of utf8) length += componentLength(bytes)
