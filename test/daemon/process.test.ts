@@ -1,6 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
-import { apiCall, runCli, startDaemon, writeMesh } from '../helpers/daemon.js'
+import { apiCall, runCli, startDaemon, writeMesh, type CliResult } from '../helpers/daemon.js'
+import { main } from '../../src/cli/main.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 import { EXIT } from '../../src/daemon/exit-codes.js'
@@ -10,6 +11,14 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'], settings: { heartbeat: '200ms' } })
   const [a, b, c] = await Promise.all(mesh.ids.map(async id => await startDaemon(tt, mesh, id)))
   const on = (id: string): string[] => ['--config', mesh.file, '--node', id]
+  // The CLI in this process: same code as bin/marksync.js without a process start per call
+  // (the key steps below still run as real processes through runCli).
+  const cli = async (args: string[]): Promise<CliResult> => {
+    let stdout = ''
+    let stderr = ''
+    const code = await main(args, { out: s => { stdout += s + '\n' }, err: s => { stderr += s + '\n' } })
+    return { code, stdout, stderr }
+  }
 
   const ready = a?.logs.find(l => l.event === 'ready')
   tt.equal(ready?.node, 'a')
@@ -19,7 +28,7 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
   const marked = await runCli(['mark', 'alice', 'msg-1', 'msg-2', 'msg-3', '--status', 'unread', ...on('a')])
   tt.equal(marked.code, 0, marked.stderr)
   tt.match(marked.stdout, /alice msg-1: unread \(origin a, seq 1/)
-  const read = await runCli(['mark', 'alice', 'msg-2', '-s', 'read', '--api', mesh.nodes.a?.api ?? '', '--json'])
+  const read = await cli(['mark', 'alice', 'msg-2', '-s', 'read', '--api', mesh.nodes.a?.api ?? '', '--json'])
   tt.equal(read.code, 0, read.stderr)
   tt.match(JSON.parse(read.stdout), { entries: [{ user: 'alice', message: 'msg-2', status: 'read', origin: 'a', seq: 4 }] })
 
@@ -28,7 +37,7 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
     { timeoutMs: 15_000, what: 'the marks to reach c' })
   const human = await runCli(['unread', 'alice', ...on('c')])
   tt.equal(human.stdout, '2 unread for alice\n  msg-1\n  msg-3\n')
-  const got = await runCli(['get', 'alice', 'msg-2', ...on('c')])
+  const got = await cli(['get', 'alice', 'msg-2', ...on('c')])
   tt.match(got.stdout, /alice msg-2: read\n\s+origin\s+a\n/)
 
   for (const id of mesh.ids) {
@@ -37,7 +46,7 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
       return body.peers.length === 2 && body.peers.every(p => p.connected)
     }, { timeoutMs: 15_000, what: `${id} to show every peer connected` })
   }
-  const json = await runCli(['status', '--json', ...on('a')])
+  const json = await cli(['status', '--json', ...on('a')])
   tt.same((JSON.parse(json.stdout) as { peers: Array<{ id: string, connected: boolean }> }).peers.map(p => [p.id, p.connected]).sort(), [['b', true], ['c', true]])
   const table = await runCli(['status', ...on('c')])
   tt.equal(table.code, 0)
@@ -62,7 +71,7 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
   const state = await apiCall(mesh.nodes.c?.api ?? '', 'GET', '/v1/users/alice/messages/msg-2')
   tt.match(state.body, { status: 'read', origin: 'a' })
   // A change made while c was restarting still reaches it.
-  await runCli(['mark', 'alice', 'msg-3', '-s', 'deleted', ...on('b')])
+  await cli(['mark', 'alice', 'msg-3', '-s', 'deleted', ...on('b')])
   await waitFor(async () => (await apiCall(mesh.nodes.c?.api ?? '', 'GET', '/v1/users/alice/unread/count')).body.count === 1, { timeoutMs: 15_000 })
 
   for (const d of [a, b, again]) tt.same(await d?.stop(), { code: 0, signal: null })
