@@ -48,6 +48,12 @@ t.test('three daemons: mark on a through the CLI, see it on c, status, restart, 
   }
   const json = await cli(['status', '--json', ...on('a')])
   tt.same((JSON.parse(json.stdout) as { peers: Array<{ id: string, connected: boolean }> }).peers.map(p => [p.id, p.connected]).sort(), [['b', true], ['c', true]])
+  const metrics = await apiCall(mesh.nodes.a?.api ?? '', 'GET', '/metrics')
+  tt.match(metrics.text, /\nmarksync_peers_connected 2\n/)
+  tt.match(metrics.text, /\nmarksync_changes_entered_total\{source="local"\} 4\n/)
+  tt.match(metrics.text, /\nmarksync_batches_total\{direction="sent"\} [1-9]/)
+  tt.match(metrics.text, /\nmarksync_peer_clock_offset_ms\{peer="b"\} -?\d/)
+  tt.ok(a?.logs.some(l => l.event === 'peer-connected' && l.peer === 'b'), 'a logged b connecting')
   const table = await runCli(['status', ...on('c')])
   tt.equal(table.code, 0)
   tt.match(table.stdout, /PEER\s+CONNECTED\s+BEHIND/)
