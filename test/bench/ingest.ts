@@ -5,42 +5,47 @@
  *
  * Goals (issue 2): batched relaxed `mark` >= 0.5 x the raw batch-put rate;
  * `sync` with 64 concurrent writers >= 10 x the `sync` rate of 1 writer.
+ *
+ * Each case runs in a child process of its own (`--case NAME`), so its peak
+ * RSS is its own and no case inherits another's heap or LevelDB compactions.
+ * The batched cases run in interleaved rounds and report their best round: on
+ * a shared machine that compares them under the same conditions.
  * Options: --quick (smaller runs, for a smoke check).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Level } from 'level'
 import { Store } from '../../src/store/index.js'
 import type { Change, LocalChange, Status } from '../../src/types.js'
 import { encodeFeed } from '../../src/store/codec.js'
 import { feedKey } from '../../src/store/keys.js'
-import { measure, printTable } from './measure.js'
+import { printTable } from './measure.js'
 
 const QUICK = process.argv.includes('--quick')
 /** Changes per batched call (the issue's figure). */
 const BATCH = 1_000
 /** Changes in each batched run. */
-const BATCHED_TOTAL = QUICK ? 20_000 : 100_000
-/**
- * Rounds of the batched cases, interleaved (baseline, mark, applyRemote, ...);
- * each case reports its best round. On a shared machine this compares the
- * cases under the same conditions instead of whatever load one run hit.
- */
+const BATCHED_TOTAL = QUICK ? 10_000 : 50_000
+/** Interleaved rounds of the batched cases. */
 const ROUNDS = QUICK ? 1 : 3
 /** How long each single-change sync run lasts, in ms. */
 const SYNC_RUN_MS = QUICK ? 1_000 : 4_000
 /** Users the generated changes spread over. */
 const USERS = 2_000
+/** A case that takes longer than this is killed, so the whole bench stays bounded (ms). */
+const CASE_TIMEOUT_MS = 60_000
 
-interface Row {
-  case: string
+type CaseName = 'raw' | 'records' | 'mark' | 'apply' | 'sync1' | 'sync64'
+
+interface CaseResult {
   changes: number
-  seconds: number
-  'changes/s': number
-  'x baseline': string
-  'peak RSS MiB': number
+  ms: number
+  /** Peak RSS of the process that ran the case, in MiB. */
+  peakRssMiB: number
 }
 
 /** A realistic mix: 60 % deliveries of new messages (unread), 30 % reads and 10 % deletions of earlier ones. */
@@ -69,17 +74,21 @@ async function withDir<T> (fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function rawBaseline (changes: LocalChange[]): Promise<{ ms: number, peakRssMiB: number }> {
+async function timed (run: () => Promise<void>): Promise<number> {
+  const start = performance.now()
+  await run()
+  return performance.now() - start
+}
+
+async function withRawDb<T> (fn: (db: Level<Buffer, Buffer>) => Promise<T>): Promise<T> {
   return await withDir(async dir => {
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
     await db.open()
-    // The same keys and values as the store's feed entries: the size of one entry.
-    const ops = changes.map((c, i) => ({ type: 'put' as const, key: feedKey(i + 1), value: encodeFeed({ ...c, origin: 'node-1', ts: 1e15 + i, localTime: 1.7e12 }) }))
-    const result = await measure(async () => {
-      for (let i = 0; i < ops.length; i += BATCH) await db.batch(ops.slice(i, i + BATCH))
-    })
-    await db.close()
-    return result
+    try {
+      return await fn(db)
+    } finally {
+      await db.close()
+    }
   })
 }
 
@@ -95,18 +104,16 @@ async function withStore<T> (durability: 'sync' | 'relaxed', fn: (store: Store) 
   })
 }
 
-async function markBatched (changes: LocalChange[]): Promise<{ ms: number, peakRssMiB: number }> {
-  return await withStore('relaxed', async store => await measure(async () => {
-    for (let i = 0; i < changes.length; i += BATCH) await store.mark(changes.slice(i, i + BATCH))
+/** The baseline: one put per change, key and value of the size of one feed entry. */
+async function rawBaseline (changes: LocalChange[]): Promise<number> {
+  const ops = changes.map((c, i) => ({ type: 'put' as const, key: feedKey(i + 1), value: encodeFeed({ ...c, origin: 'node-1', ts: 1e15 + i, localTime: 1.7e12 }) }))
+  return await withRawDb(async db => await timed(async () => {
+    for (let i = 0; i < ops.length; i += BATCH) await db.batch(ops.slice(i, i + BATCH))
   }))
 }
 
-/**
- * Every LevelDB record the store wrote for these changes (all families, meta
- * aside), in a fixed pseudo-random order: what a store without any logic of its
- * own would have to put.
- */
-async function storeRecords (changes: LocalChange[]): Promise<Array<[Buffer, Buffer]>> {
+/** Framing of the records file: u32 key length, key, u32 value length, value. */
+async function saveStoreRecords (changes: LocalChange[], file: string): Promise<number> {
   return await withDir(async dir => {
     const store = new Store({ location: dir, nodeId: 'node-1', durability: 'relaxed' })
     await store.open()
@@ -114,64 +121,105 @@ async function storeRecords (changes: LocalChange[]): Promise<Array<[Buffer, Buf
     await store.close()
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
     await db.open()
-    const records = await db.iterator({ gte: Buffer.of(0x02) }).all()
-    await db.close()
-    let state = 7
-    for (let i = records.length - 1; i > 0; i--) {
-      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
-      const j = state % (i + 1)
-      const tmp = records[i]
-      records[i] = records[j]
-      records[j] = tmp
+    const parts: Buffer[] = []
+    let count = 0
+    // Meta (0x01) aside: every record the store keeps for these changes.
+    for await (const [key, value] of db.iterator({ gte: Buffer.of(0x02) })) {
+      const head = Buffer.alloc(4)
+      head.writeUInt32BE(key.length)
+      const mid = Buffer.alloc(4)
+      mid.writeUInt32BE(value.length)
+      parts.push(head, key, mid, value)
+      count++
     }
-    return records
-  })
-}
-
-/** Raw batch puts of the store's own records, in as many batches as the store wrote. */
-async function rawStoreRecords (records: Array<[Buffer, Buffer]>, batches: number): Promise<{ ms: number, peakRssMiB: number }> {
-  return await withDir(async dir => {
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    await db.open()
-    const ops = records.map(([key, value]) => ({ type: 'put' as const, key, value }))
-    const size = Math.ceil(ops.length / batches)
-    const result = await measure(async () => {
-      for (let i = 0; i < ops.length; i += size) await db.batch(ops.slice(i, i + size))
-    })
     await db.close()
-    return result
+    await writeFile(file, Buffer.concat(parts))
+    return count
   })
 }
 
-async function applyBatched (changes: LocalChange[]): Promise<{ ms: number, peakRssMiB: number }> {
+/** Raw batch puts of the store's own records, in a fixed shuffled order, in as many batches as the store wrote. */
+async function rawStoreRecords (file: string, batches: number): Promise<number> {
+  const bytes = await readFile(file)
+  const ops: Array<{ type: 'put', key: Buffer, value: Buffer }> = []
+  for (let at = 0; at < bytes.length;) {
+    const keyLength = bytes.readUInt32BE(at)
+    const key = bytes.subarray(at + 4, at + 4 + keyLength)
+    at += 4 + keyLength
+    const valueLength = bytes.readUInt32BE(at)
+    ops.push({ type: 'put', key, value: bytes.subarray(at + 4, at + 4 + valueLength) })
+    at += 4 + valueLength
+  }
+  let state = 7
+  for (let i = ops.length - 1; i > 0; i--) {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+    const j = state % (i + 1)
+    const tmp = ops[i]
+    ops[i] = ops[j]
+    ops[j] = tmp
+  }
+  const size = Math.ceil(ops.length / batches)
+  return await withRawDb(async db => await timed(async () => {
+    for (let i = 0; i < ops.length; i += size) await db.batch(ops.slice(i, i + size))
+  }))
+}
+
+async function markBatched (changes: LocalChange[]): Promise<number> {
+  return await withStore('relaxed', async store => await timed(async () => {
+    for (let i = 0; i < changes.length; i += BATCH) await store.mark(changes.slice(i, i + BATCH))
+  }))
+}
+
+async function applyBatched (changes: LocalChange[]): Promise<number> {
   const base = Date.now() * 1024
   const remote: Change[] = changes.map((c, i) => ({ ...c, origin: 'node-2', ts: base + i }))
-  return await withStore('relaxed', async store => await measure(async () => {
+  return await withStore('relaxed', async store => await timed(async () => {
     for (let i = 0; i < remote.length; i += BATCH) await store.applyRemote(remote.slice(i, i + BATCH), { from: 'node-2' })
   }))
 }
 
-async function syncWriters (writers: number, changes: LocalChange[]): Promise<{ ms: number, peakRssMiB: number, done: number }> {
+async function syncWriters (writers: number, changes: LocalChange[]): Promise<{ ms: number, done: number }> {
   return await withStore('sync', async store => {
     let next = 0
     const deadline = Date.now() + SYNC_RUN_MS
-    const result = await measure(async () => {
+    const ms = await timed(async () => {
       await Promise.all(Array.from({ length: writers }, async () => {
         while (Date.now() < deadline && next < changes.length) await store.mark([changes[next++]])
       }))
     })
-    return { ...result, done: next }
+    return { ms, done: next }
   })
 }
 
-async function main (): Promise<void> {
+/** Runs one case in this process and prints its result as one JSON line. */
+async function runCase (name: CaseName, recordsFile: string): Promise<void> {
   const changes = workload(BATCHED_TOTAL, 1)
-  const rows: Row[] = []
-  const row = (name: string, count: number, r: { ms: number, peakRssMiB: number }, baseline: number | null): number => {
-    const rate = count / (r.ms / 1000)
+  let result: { ms: number, done: number }
+  switch (name) {
+    case 'raw': result = { ms: await rawBaseline(changes), done: changes.length }; break
+    case 'records': result = { ms: await rawStoreRecords(recordsFile, Math.ceil(changes.length / BATCH)), done: changes.length }; break
+    case 'mark': result = { ms: await markBatched(changes), done: changes.length }; break
+    case 'apply': result = { ms: await applyBatched(changes), done: changes.length }; break
+    case 'sync1': result = await syncWriters(1, changes); break
+    case 'sync64': result = await syncWriters(64, changes); break
+  }
+  const out: CaseResult = { changes: result.done, ms: result.ms, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }
+  console.log(JSON.stringify(out))
+}
+
+async function spawnCase (name: CaseName, recordsFile: string): Promise<CaseResult> {
+  const args = [fileURLToPath(import.meta.url), '--case', name, '--records', recordsFile, ...(QUICK ? ['--quick'] : [])]
+  const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: CASE_TIMEOUT_MS })
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as CaseResult
+}
+
+async function main (): Promise<void> {
+  const rows: Array<Record<string, string | number>> = []
+  const row = (name: string, r: CaseResult, baseline: number | null): number => {
+    const rate = r.changes / (r.ms / 1000)
     rows.push({
       case: name,
-      changes: count,
+      changes: r.changes,
       seconds: Number((r.ms / 1000).toFixed(2)),
       'changes/s': Math.round(rate),
       'x baseline': baseline === null ? '1.00' : (rate / baseline).toFixed(2),
@@ -179,36 +227,37 @@ async function main (): Promise<void> {
     })
     return rate
   }
-  type Run = { ms: number, peakRssMiB: number }
-  const best = (runs: Run[]): Run => ({ ms: Math.min(...runs.map(r => r.ms)), peakRssMiB: Math.max(...runs.map(r => r.peakRssMiB)) })
-  const records = await storeRecords(changes)
-  const batches = Math.ceil(changes.length / BATCH)
-  const rounds: Record<'raw' | 'records' | 'mark' | 'apply', Run[]> = { raw: [], records: [], mark: [], apply: [] }
-  for (let round = 0; round < ROUNDS; round++) {
-    rounds.raw.push(await rawBaseline(changes))
-    rounds.records.push(await rawStoreRecords(records, batches))
-    rounds.mark.push(await markBatched(changes))
-    rounds.apply.push(await applyBatched(changes))
-  }
-  const baseline = row('raw level batch put (1,000/batch)', changes.length, best(rounds.raw), null)
-  const recordsRate = row(`raw puts of the store's records (${(records.length / changes.length).toFixed(2)}/change)`, changes.length, best(rounds.records), baseline)
-  const markRate = row('mark, 1,000/call, relaxed', changes.length, best(rounds.mark), baseline)
-  row('applyRemote, 1,000/call, relaxed', changes.length, best(rounds.apply), baseline)
-  const single = await syncWriters(1, changes)
-  const rate1 = row('mark, 1/call, sync, 1 writer', single.done, single, baseline)
-  const many = await syncWriters(64, changes)
-  const rate64 = row('mark, 1/call, sync, 64 writers', many.done, many, baseline)
-  printTable(rows)
-  const goals = {
-    markVsBaseline: { goal: 0.5, measured: Number((markRate / baseline).toFixed(2)) },
-    markVsOwnRecords: { goal: null, measured: Number((markRate / recordsRate).toFixed(2)) },
-    sync64VsSync1: { goal: 10, measured: Number((rate64 / rate1).toFixed(1)) }
-  }
-  console.log(`batched relaxed mark / raw puts: ${goals.markVsBaseline.measured} (goal >= 0.5); / raw puts of its own records: ${goals.markVsOwnRecords.measured}; sync 64 writers / 1 writer: ${goals.sync64VsSync1.measured} (goal >= 10)`)
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'bench', 'results', 'ingest.json')
-  await mkdir(dirname(out), { recursive: true })
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, rows, goals }, null, 2) + '\n')
-  console.log(`results written to ${out}`)
+  await withDir(async dir => {
+    const recordsFile = join(dir, 'records.bin')
+    const records = await saveStoreRecords(workload(BATCHED_TOTAL, 1), recordsFile)
+    const best = (runs: CaseResult[]): CaseResult => runs.reduce((a, b) => (b.ms < a.ms ? b : a))
+    const rounds: Record<'raw' | 'records' | 'mark' | 'apply', CaseResult[]> = { raw: [], records: [], mark: [], apply: [] }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of ['raw', 'records', 'mark', 'apply'] as const) rounds[name].push(await spawnCase(name, recordsFile))
+    }
+    const baseline = row('raw level batch put (1,000/batch)', best(rounds.raw), null)
+    const recordsRate = row(`raw puts of the store's records (${(records / BATCHED_TOTAL).toFixed(2)}/change)`, best(rounds.records), baseline)
+    const markRate = row('mark, 1,000/call, relaxed', best(rounds.mark), baseline)
+    row('applyRemote, 1,000/call, relaxed', best(rounds.apply), baseline)
+    const rate1 = row('mark, 1/call, sync, 1 writer', await spawnCase('sync1', recordsFile), baseline)
+    const rate64 = row('mark, 1/call, sync, 64 writers', await spawnCase('sync64', recordsFile), baseline)
+    printTable(rows)
+    const goals = {
+      markVsBaseline: { goal: 0.5, measured: Number((markRate / baseline).toFixed(2)) },
+      markVsOwnRecords: { goal: null, measured: Number((markRate / recordsRate).toFixed(2)) },
+      sync64VsSync1: { goal: 10, measured: Number((rate64 / rate1).toFixed(1)) }
+    }
+    console.log(`batched relaxed mark / raw puts: ${goals.markVsBaseline.measured} (goal >= 0.5); / raw puts of its own records: ${goals.markVsOwnRecords.measured}; sync 64 writers / 1 writer: ${goals.sync64VsSync1.measured} (goal >= 10)`)
+    const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'bench', 'results', 'ingest.json')
+    await mkdir(dirname(out), { recursive: true })
+    await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, changes: BATCHED_TOTAL, rows, goals }, null, 2) + '\n')
+    console.log(`results written to ${out}`)
+  })
 }
 
-await main()
+const caseAt = process.argv.indexOf('--case')
+if (caseAt === -1) {
+  await main()
+} else {
+  await runCase(process.argv[caseAt + 1] as CaseName, process.argv[process.argv.indexOf('--records') + 1])
+}
