@@ -63,15 +63,15 @@ export class Daemon {
       await this.#startStore()
       this.#startReplicator()
       await this.#replicator?.start()
-      await this.#startApi()
-      const purger = new Purger({
+      // The purger exists before the API (POST /v1/purge uses it); its schedule starts last.
+      this.#purger = new Purger({
         intervalMs: node.settings.purgeIntervalMs,
         purge: async () => await (this.#store as Store).purgeExpired(),
         onPurge: (result, trigger, durationMs) => this.#onPurge(result, trigger, durationMs),
         onError: err => log.error({ event: 'purge-failed', err }, 'scheduled purge failed')
       })
-      purger.start()
-      this.#purger = purger
+      await this.#startApi()
+      this.#purger.start()
     } catch (err) {
       await this.#teardown()
       throw err
