@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'BODY_TOO_LARGE'
   | 'TOO_MANY_CHANGES'
   | 'INVALID_QUERY'
+  | 'INVALID_PATH'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
