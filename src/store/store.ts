@@ -65,6 +65,11 @@ function checkSeq (seq: number, what: string): number {
   return seq
 }
 
+function checkDuration (ms: number, what: string): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) throw new TypeError(`${what} must be a number of ms >= 0`)
+  return ms
+}
+
 function toLogEntry (seq: number, value: Buffer): LogEntry {
   const r = decodeFeed(value)
   const entry: LogEntry = { seq, user: r.user, message: r.message, status: r.status, origin: r.origin, ts: r.ts, originTime: physicalMs(r.ts), localTime: r.localTime }
@@ -96,8 +101,8 @@ export class Store extends EventEmitter implements StatusStore {
     this.durability = options.durability ?? DEFAULT_DURABILITY
     if (this.durability !== 'sync' && this.durability !== 'relaxed') throw new TypeError("durability must be 'sync' or 'relaxed'")
     this.#location = options.location
-    this.#retentionMs = options.retentionMs ?? DEFAULT_LOG_RETENTION_MS
-    this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+    this.#retentionMs = checkDuration(options.retentionMs ?? DEFAULT_LOG_RETENTION_MS, 'retentionMs')
+    this.#maxClockSkewMs = checkDuration(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 'maxClockSkewMs')
     this.#wallClock = options.wallClock ?? Date.now
     this.#clock = new HybridClock({ wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
   }

@@ -97,6 +97,8 @@ t.test('bad input throws a coded error and writes nothing', async t => {
   t.throws(() => new Store({ location: '', nodeId: 'n' }), TypeError)
   t.throws(() => new Store({ location: 'x', nodeId: 'bad id' }), { code: 'INVALID_NODE_ID' })
   t.throws(() => new Store({ location: 'x', nodeId: 'n', durability: 'fast' as 'sync' }), TypeError)
+  t.throws(() => new Store({ location: 'x', nodeId: 'n', retentionMs: -1 }), TypeError)
+  t.throws(() => new Store({ location: 'x', nodeId: 'n', maxClockSkewMs: Number.NaN }), TypeError)
 })
 
 t.test('a refused call does not disturb calls grouped with it', async t => {
