@@ -120,7 +120,9 @@ export class Store extends EventEmitter implements StatusStore {
       this.#lastSeq = lastSeq
       this.#persistedHlc = lastHlc
       // Resume after the last persisted timestamp, so the clock never runs backwards across a restart.
-      this.#clock = new HybridClock({ last: lastHlc, wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+      const clock = new HybridClock({ last: lastHlc, wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+      clock.setCorrection(this.#clock.correctionMs)
+      this.#clock = clock
       const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
       this.#oldestSeq = first.length === 0 ? lastSeq + 1 : seqOfKey(first[0])
       this.#state = 'open'
