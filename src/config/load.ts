@@ -16,6 +16,8 @@ export interface NodeConfig {
   node: MeshNode
   peers: PeerConfig[]
   secret: Buffer
+  /** Further secrets accepted from peers during a rotation (may be empty). */
+  acceptSecrets: Buffer[]
   apiToken?: string
   tls?: TlsFiles
 }
@@ -40,13 +42,13 @@ export function loadMeshFile (file: string): { mesh: Mesh, problems: Problems } 
     if (size > MAX_MESH_FILE_BYTES) {
       const problems = new Problems()
       problems.add([], `file is ${size} bytes; at most ${MAX_MESH_FILE_BYTES} are read`)
-      return { mesh: { file: absolute, dir, cluster: '', links: [], nodes: [] }, problems }
+      return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
     }
     text = readFileSync(absolute, 'utf8')
   } catch (err) {
     const problems = new Problems()
     problems.add([], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    return { mesh: { file: absolute, dir, cluster: '', links: [], nodes: [] }, problems }
+    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
   }
   let raw: unknown
   try {
@@ -54,7 +56,7 @@ export function loadMeshFile (file: string): { mesh: Mesh, problems: Problems } 
   } catch (err) {
     const problems = new Problems()
     problems.add([], `invalid JSON: ${(err as Error).message}`)
-    return { mesh: { file: absolute, dir, cluster: '', links: [], nodes: [] }, problems }
+    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
   }
   return parseMesh(raw, dir, absolute)
 }
@@ -89,7 +91,7 @@ export function loadNodeConfig (file: string, nodeId: string, env: Env = process
   }
   const resources = readNodeResources(mesh, node, problems, env)
   if (!problems.ok || resources.secret === undefined) throw new ConfigError(file, problems.lines())
-  const config: NodeConfig = { mesh, node, peers: peersOf(mesh, nodeId), secret: resources.secret }
+  const config: NodeConfig = { mesh, node, peers: peersOf(mesh, nodeId), secret: resources.secret, acceptSecrets: resources.acceptSecrets ?? [] }
   if (resources.apiToken !== undefined) config.apiToken = resources.apiToken
   if (resources.tls !== undefined) config.tls = resources.tls
   return config

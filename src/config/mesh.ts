@@ -37,6 +37,8 @@ export interface Mesh {
   file: string
   cluster: string
   secret?: SecretRef
+  /** Older (or newer) secrets still accepted from peers while the secret is rotated. */
+  acceptSecrets: SecretRef[]
   /** Absolute path of the cluster CA, if any. */
   tlsCa?: string
   links: Link[]
@@ -45,7 +47,9 @@ export interface Mesh {
   dir: string
 }
 
-const TOP_KEYS = ['cluster', 'secret', 'links', 'tls', 'settings', 'nodes'] as const
+const TOP_KEYS = ['cluster', 'secret', 'acceptSecrets', 'links', 'tls', 'settings', 'nodes'] as const
+/** Most extra secrets accepted during a rotation. */
+export const MAX_ACCEPT_SECRETS = 4
 const NODE_KEYS = ['id', 'peerUrl', 'api', 'dataDir', 'listen', 'settings', 'tls'] as const
 const CLUSTER = /^[A-Za-z0-9._-]{1,64}$/
 
@@ -205,7 +209,7 @@ function checkCollisions (nodes: Array<{ node: MeshNode, index: number }>, probl
 /** Validates a parsed mesh file; `problems` collects everything wrong, with JSON paths. */
 export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, problems: Problems } {
   const problems = new Problems()
-  const mesh: Mesh = { file, dir, cluster: '', links: [], nodes: [] }
+  const mesh: Mesh = { file, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }
   if (!isObject(raw)) {
     problems.add([], 'the mesh file must hold a JSON object')
     return { mesh, problems }
@@ -215,6 +219,16 @@ export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, 
   else mesh.cluster = raw.cluster
   if (raw.secret === undefined) problems.add(['secret'], 'missing: the cluster secret, {"file": "path"} or {"env": "VARIABLE"}')
   else mesh.secret = parseSecretRef(raw.secret, ['secret'], problems)
+  if (raw.acceptSecrets !== undefined) {
+    if (!Array.isArray(raw.acceptSecrets) || raw.acceptSecrets.length > MAX_ACCEPT_SECRETS) {
+      problems.add(['acceptSecrets'], `must be an array of at most ${MAX_ACCEPT_SECRETS} {"file"} or {"env"} secrets`)
+    } else {
+      raw.acceptSecrets.forEach((item: unknown, i: number) => {
+        const ref = parseSecretRef(item, ['acceptSecrets', i], problems)
+        if (ref !== undefined) mesh.acceptSecrets.push(ref)
+      })
+    }
+  }
   if (raw.tls !== undefined) {
     if (!isObject(raw.tls)) problems.add(['tls'], 'must be {"ca": "path"}')
     else {

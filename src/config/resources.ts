@@ -56,6 +56,7 @@ function readTlsFile (file: string | undefined, at: JsonPath, problems: Problems
 
 export interface NodeResources {
   secret?: Buffer
+  acceptSecrets?: Buffer[]
   apiToken?: string
   tls?: TlsFiles
 }
@@ -68,6 +69,11 @@ export function readNodeResources (mesh: Mesh, node: MeshNode, problems: Problem
   const index = node.index
   const out: NodeResources = {}
   if (mesh.secret !== undefined) out.secret = readSecret(mesh.secret, mesh.dir, ['secret'], problems, env, MIN_SECRET_BYTES)
+  out.acceptSecrets = []
+  mesh.acceptSecrets.forEach((ref, i) => {
+    const secret = readSecret(ref, mesh.dir, ['acceptSecrets', i], problems, env, MIN_SECRET_BYTES)
+    if (secret !== undefined) out.acceptSecrets?.push(secret)
+  })
   const token = node.settings.apiToken
   if (token !== undefined) {
     out.apiToken = readSecret(token, mesh.dir, ['settings', 'apiToken'], problems, env, 1)?.toString('utf8')

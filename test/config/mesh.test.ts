@@ -197,3 +197,20 @@ t.test('the shipped example mesh files are valid (structure; host files are not 
   tt.same(peersOf(hub, 'lille'), [{ id: 'hub', url: 'wss://172.16.0.1:7701' }])
   tt.same(peersOf(hub, 'hub').map(p => p.id), ['paris', 'lyon', 'lille'])
 })
+
+t.test('acceptSecrets: extra secrets for a rotation, read and checked like the secret', async tt => {
+  const dir = await tempDir(tt)
+  await writeFile(join(dir, 'cluster.secret'), SECRET)
+  await writeFile(join(dir, 'old.secret'), 'the-old-cluster-secret-bytes\n')
+  const json = base()
+  json.acceptSecrets = [{ file: 'old.secret' }, { env: 'OLDER_SECRET' }]
+  const file = await write(dir, json)
+  const config = loadNodeConfig(file, 'a', { OLDER_SECRET: 'an-even-older-secret-value' })
+  tt.same(config.acceptSecrets.map(b => b.toString()), ['the-old-cluster-secret-bytes', 'an-even-older-secret-value'])
+  tt.same(loadNodeConfig(await write(dir, base(), 'plain.json'), 'a', {}).acceptSecrets, [])
+  tt.match(checkMeshFile(file, { env: {} }).problems.lines(), [/^acceptSecrets\[1\]\.env: environment variable OLDER_SECRET is not set/])
+  json.acceptSecrets = [{ file: 'old.secret' }, 'inline']
+  tt.match(checkMeshFile(await write(dir, json, 'inline.json'), { env: {} }).problems.lines(), [/^acceptSecrets\[1\]: secrets are never written inline/])
+  json.acceptSecrets = { file: 'old.secret' }
+  tt.match(checkMeshFile(await write(dir, json, 'shape.json'), { env: {} }).problems.lines(), [/^acceptSecrets: must be an array of at most 4/])
+})
