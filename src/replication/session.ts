@@ -25,6 +25,12 @@ export interface SessionInit {
   nodeId: string
   cluster: string
   secret: Buffer
+  /**
+   * Further secrets accepted in a peer's proof, while the cluster secret is rotated
+   * (docs/security.md). This side proves with `secret` as acceptor, and as dialer with
+   * whichever secret verified the acceptor's proof, so nodes one rotation step apart agree.
+   */
+  acceptSecrets?: readonly Buffer[]
   /** Node ids allowed to connect (acceptor) or the one expected (dialer: exactly one). */
   peers: ReadonlySet<string>
   /** Wall clock reading in ms (the store's clock, uncorrected). */
@@ -270,6 +276,16 @@ export class Session {
     }
   }
 
+  /** The secret (ours, or one accepted during a rotation) that `proof` was made with, if any. */
+  #verified (input: ProofInput, proof: Uint8Array): Buffer | undefined {
+    let match: Buffer | undefined
+    // Every candidate is checked, so timing does not tell which one matched.
+    for (const secret of [this.#init.secret, ...(this.#init.acceptSecrets ?? [])]) {
+      if (verifyProof(secret, input, proof) && match === undefined) match = secret
+    }
+    return match
+  }
+
   #sendHello (): void {
     this.#helloTime = this.#now()
     this.send({ type: 'hello', versions: [...PROTOCOL_VERSIONS], cluster: this.#init.cluster, node: this.#init.nodeId, nonce: this.#myNonce, time: this.#helloTime })
@@ -287,15 +303,14 @@ export class Session {
       if (frame.node !== this.peer) throw new MarksyncError('UNKNOWN_PEER', `dialed ${String(this.peer)}, answered by ${frame.node}`)
       if (!PROTOCOL_VERSIONS.includes(frame.version)) throw new MarksyncError('UNSUPPORTED_VERSION', `version ${frame.version} was not offered`)
       this.version = frame.version
-      if (!verifyProof(this.#init.secret, this.#proof('acceptor', frame.nonce), frame.proof)) {
-        throw new MarksyncError('AUTH_FAILED', 'the peer does not know the cluster secret')
-      }
+      const secret = this.#verified(this.#proof('acceptor', frame.nonce), frame.proof)
+      if (secret === undefined) throw new MarksyncError('AUTH_FAILED', 'the peer does not know the cluster secret')
       const t3 = this.#now()
-      const proof = computeProof(this.#init.secret, this.#proof('dialer', frame.nonce))
+      const proof = computeProof(secret, this.#proof('dialer', frame.nonce))
       this.send({ type: 'auth', proof, time: t3, echo: frame.time })
       this.#establish(clockSample(this.#helloTime, frame.time, frame.time, t3))
     } else if (frame.type === 'auth') {
-      if (!verifyProof(this.#init.secret, this.#proof('dialer', this.#peerNonce as Uint8Array), frame.proof)) {
+      if (this.#verified(this.#proof('dialer', this.#peerNonce as Uint8Array), frame.proof) === undefined) {
         throw new MarksyncError('AUTH_FAILED', 'the peer does not know the cluster secret')
       }
       this.#establish(clockSample(this.#welcomeTime, frame.time, frame.time, this.#now()))
