@@ -1,0 +1,69 @@
+/**
+ * Rotating the cluster secret without downtime (docs/security.md): a node proves with
+ * its `secret` and accepts proofs made with any of `acceptSecrets`. Every pair of nodes
+ * one rotation step apart must authenticate in both roles; nodes two steps apart may not;
+ * a stranger's secret never. Real sessions over real sockets on 127.0.0.1.
+ */
+import t from 'tap'
+import { WebSocket, WebSocketServer } from 'ws'
+import { Session, type SessionInit } from '../../src/replication/session.js'
+
+const OLD = Buffer.from('old-cluster-secret-0123456789')
+const NEW = Buffer.from('new-cluster-secret-9876543210')
+const STRANGER = Buffer.from('not-our-secret-abcdefghijklm')
+
+/** The four steps of a rotation: [secret, acceptSecrets]. */
+const STEPS: Record<string, [Buffer, Buffer[]]> = {
+  '0 before': [OLD, []],
+  '1 accept new': [OLD, [NEW]],
+  '2 prove new': [NEW, [OLD]],
+  '3 after': [NEW, []]
+}
+
+function init (role: 'dialer' | 'acceptor', nodeId: string, peer: string, [secret, acceptSecrets]: [Buffer, Buffer[]]): SessionInit {
+  return { role, nodeId, cluster: 'rot', secret, acceptSecrets, peers: new Set([peer]), wallTime: Date.now, handshakeTimeoutMs: 3_000, heartbeatMs: 60_000, remoteAddress: '127.0.0.1' }
+}
+
+/** One handshake, dialer `d` to acceptor `a`: 'ok' or the close code the dialer or acceptor saw. */
+async function handshake (d: [Buffer, Buffer[]], a: [Buffer, Buffer[]]): Promise<string> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise(resolve => wss.once('listening', resolve))
+  const results: string[] = []
+  const sessions: Session[] = []
+  const done = new Promise<void>(resolve => {
+    const handlers = {
+      onEstablished: (s: Session) => { results.push(`${s.role}:ok`); if (results.length === 2) resolve() },
+      onFrame: () => {},
+      onSample: () => {},
+      onClosed: (s: Session) => { results.push(`${s.role}:${s.closeCode ?? ''}`); resolve() }
+    }
+    wss.on('connection', ws => { sessions.push(new Session(ws, init('acceptor', 'b', 'a', a), handlers)) })
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
+    sessions.push(new Session(ws, init('dialer', 'a', 'b', d), handlers))
+  })
+  await done
+  for (const s of sessions) s.terminate('SHUTTING_DOWN', 'test over')
+  await new Promise(resolve => wss.close(resolve))
+  return results.length === 2 && results.every(r => r.endsWith(':ok')) ? 'ok' : results.find(r => !r.endsWith(':ok')) ?? 'unknown'
+}
+
+t.test('nodes one rotation step apart authenticate both ways', async t => {
+  const names = Object.keys(STEPS)
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i; j <= Math.min(i + 1, names.length - 1); j++) {
+      const x = STEPS[names[i] as string] as [Buffer, Buffer[]]
+      const y = STEPS[names[j] as string] as [Buffer, Buffer[]]
+      t.equal(await handshake(x, y), 'ok', `step ${names[i]} dials step ${names[j]}`)
+      t.equal(await handshake(y, x), 'ok', `step ${names[j]} dials step ${names[i]}`)
+    }
+  }
+})
+
+t.test('nodes further apart, or with a stranger\'s secret, are refused', async t => {
+  t.match(await handshake(STEPS['0 before'] as [Buffer, Buffer[]], STEPS['3 after'] as [Buffer, Buffer[]]), /AUTH_FAILED/, 'before and after the rotation do not meet')
+  t.match(await handshake(STEPS['3 after'] as [Buffer, Buffer[]], STEPS['0 before'] as [Buffer, Buffer[]]), /AUTH_FAILED/)
+  for (const step of Object.values(STEPS)) {
+    t.match(await handshake([STRANGER, []], step), /AUTH_FAILED/, 'a stranger dialing')
+    t.match(await handshake(step, [STRANGER, [OLD, NEW]]), /AUTH_FAILED/, 'a stranger accepting, even one that accepts every secret')
+  }
+})
