@@ -31,7 +31,7 @@ const BATCH = 1_000
 /** Changes in each batched run. */
 const BATCHED_TOTAL = QUICK ? 10_000 : 50_000
 /** Interleaved rounds of the batched cases. */
-const ROUNDS = QUICK ? 1 : 3
+const ROUNDS = QUICK ? 1 : 2
 /** How long each single-change sync run lasts, in ms. */
 const SYNC_RUN_MS = QUICK ? 1_000 : 4_000
 /** Users the generated changes spread over. */
