@@ -182,9 +182,13 @@ export class Store extends EventEmitter implements StatusStore {
         size: clean.length,
         reject,
         apply: async (batch, localTime) => {
-          // Refuse the whole batch before anything is read or written: a timestamp far in the
-          // future would otherwise drag this node's clock (and all its later changes) with it.
-          for (const c of clean) this.#clock.check(c.ts)
+          // Merge the greatest ts into the clock first: `receive` refuses it (CLOCK_SKEW) if it is
+          // too far ahead, and then the whole call is refused before anything is read or written,
+          // instead of one bad timestamp dragging this node's clock (and all its later changes) along.
+          // Stale and duplicate changes are merged too: they were seen.
+          let greatest = 0
+          for (const c of clean) if (c.ts > greatest) greatest = c.ts
+          this.#clock.receive(greatest)
           await batch.load(clean)
           const result: ApplyResult = { entered: [], stale: 0, duplicate: 0 }
           for (const c of clean) {
@@ -192,7 +196,6 @@ export class Store extends EventEmitter implements StatusStore {
             if (order > 0) result.entered.push(batch.enter(c, localTime, from))
             else if (order === 0) result.duplicate++
             else result.stale++
-            this.#clock.receive(c.ts)
           }
           return () => resolve(result)
         }
@@ -274,6 +277,7 @@ export class Store extends EventEmitter implements StatusStore {
     let removed = 0
     // Chunk by chunk through the queue: bounded memory, and writes are not held up for long.
     for (;;) {
+      this.#db$() // a close() between chunks ends the purge
       const chunk = await this.#solo(async () => {
         const result = await purgeChunk(db, this.#oldestSeq, this.#lastSeq, olderThan, PURGE_CHUNK_ENTRIES, this.#syncOption())
         this.#oldestSeq = result.oldestSeq
