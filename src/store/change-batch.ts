@@ -8,7 +8,7 @@ import type { Level } from 'level'
 import { physicalMs } from '../hlc.js'
 import type { Change, LogEntry, Status } from '../types.js'
 import { encodeFeed, encodeNumbers, decodeNumbers, encodeWinner, decodeWinner, type WinnerRecord } from './codec.js'
-import { BoundedCache } from './bounded-cache.js'
+import type { BoundedCache } from './bounded-cache.js'
 import { FAMILY, countKey, feedKey, userPrefix, winnerKey, withSeq } from './keys.js'
 
 type ChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>
