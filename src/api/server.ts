@@ -105,7 +105,7 @@ export class ApiServer {
   #authorized (req: IncomingMessage): boolean {
     if (this.#tokenDigest === undefined) return true
     const header = req.headers.authorization ?? ''
-    const match = /^Bearer (.+)$/.exec(header)
+    const match = /^Bearer +(.+)$/i.exec(header)  // the scheme is case-insensitive (RFC 9110)
     // Compare digests in constant time: the token's length and content stay secret.
     return match !== null && timingSafeEqual(digest(match[1] as string), this.#tokenDigest)
   }
