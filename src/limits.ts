@@ -92,6 +92,7 @@ export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 30_000
 /** Sender pauses while a socket has more than this many bytes queued (ws `bufferedAmount`). */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+
 // --- Per-peer budgets (docs/security.md "Budgets" cites these names) ---
 
 /** Most inbound replication sockets at once, handshaking or established; more get HTTP 503 at the upgrade. */
@@ -108,21 +109,22 @@ export const PEER_BACKOFF_MIN_MS = 1_000
 export const PEER_BACKOFF_MAX_MS = 60_000
 /** Fault sources (addresses, peer ids) remembered at most; the oldest are forgotten first. */
 export const MAX_TRACKED_FAULT_SOURCES = 4_096
-/** Frames per second a peer may sustain on one session (far above what windows and heartbeats produce). */
-export const PEER_FRAME_RATE = 10_000
+/**
+ * Frames per second a peer may sustain on one session, batches and state chunks not
+ * counted (the window bounds those); honest acks, pings and pongs stay far below it.
+ */
+export const PEER_FRAME_RATE = 20_000
 /** Frames a peer may send at once before PEER_FRAME_RATE applies. */
-export const PEER_FRAME_BURST = 20_000
+export const PEER_FRAME_BURST = 40_000
 /** A session whose unsent bytes exceed this (a peer not reading its pongs and acks) is cut, in bytes. */
 export const MAX_SESSION_BUFFERED_BYTES = 16 * 1024 * 1024
 /** A wall clock step larger than this against the monotonic clock counts as a clock jump, in ms. */
 export const CLOCK_JUMP_MS = 1_000
-
-/** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */
-export const MAX_GROUP_COMMIT_ENTRIES = 20_000
-/** Feed entries the store deletes per purge batch, so a purge holds bounded memory and lets writes in between. */
-export const PURGE_CHUNK_ENTRIES = 1_000
-/** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
-export const CLOCK_JUMP_TOLERANCE_MS = 10
+/**
+ * Changes remembered by identity after they were entered, so a copy arriving over a second
+ * path is dropped before the store (about 100 bytes each: ~6.5 MB).
+ */
+export const RECENT_CHANGES = 65_536
 
 /** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */
 export const MAX_GROUP_COMMIT_ENTRIES = 20_000

@@ -17,6 +17,7 @@ import type { ApplyResult, MessageState } from '../types.js'
 import { entryWireBytes, type BatchFrame, type Frame, type StateFrame } from '../protocol/index.js'
 import type { PeerConfig, PeerStatus } from './api.js'
 import type { ClockSample } from './clock-sample.js'
+import type { RecentChanges } from './recent-changes.js'
 import type { Session } from './session.js'
 
 /** Shortest hold after the store refused a batch as CLOCK_SKEW, in ms. */
@@ -29,6 +30,8 @@ export interface PeerLinkInit {
   batchBytes: number
   window: number
   maxClockSkewMs: number
+  /** Changes this node entered lately; arriving again, they are dropped before the store. */
+  recent: RecentChanges
   emit: (event: string, payload: object) => void
 }
 
@@ -243,7 +246,10 @@ export class PeerLink {
    */
   #startApply (s: Session, frame: BatchFrame | StateFrame, bytes: number): void {
     const round = this.#roundOut
-    const applying = frame.entries.length > 0 ? this.#store.applyRemote(frame.entries, { from: this.id }) : Promise.resolve(undefined)
+    const recent = this.#init.recent
+    const fresh = frame.entries.filter(e => !recent.has(e))
+    this.#counts.entriesDuplicate += frame.entries.length - fresh.length
+    const applying = fresh.length > 0 ? this.#store.applyRemote(fresh, { from: this.id }) : Promise.resolve(undefined)
     applying.catch(() => {}) // settled in order below
     this.#applying = this.#applying
       .then(async () => { await this.#finish(s, frame, bytes, round, applying) })

@@ -16,7 +16,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { WebSocket, WebSocketServer } from 'ws'
 import {
   CLOCK_JUMP_MS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, MAX_FRAME_BYTES, MAX_WINDOW
+  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, RECENT_CHANGES, MAX_FRAME_BYTES, MAX_WINDOW
 } from '../limits.js'
 import { checkNodeId } from '../validate.js'
 import { checkCluster } from '../protocol/index.js'
@@ -24,6 +24,8 @@ import type { PeerStatus, ReplicatorApi, ReplicatorOptions } from './api.js'
 import { Backoff } from './backoff.js'
 import { correctionFor, type ClockSample } from './clock-sample.js'
 import { PeerLink } from './peer-link.js'
+import { RecentChanges } from './recent-changes.js'
+import type { LogEntry } from '../types.js'
 import { PeerBudget, addressKey, peerKey } from './peer-budget.js'
 import { Session, type SessionHandlers, type SessionInit } from './session.js'
 
@@ -54,7 +56,11 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   #pushTimer: NodeJS.Timeout | undefined
   #lastWall = 0
   #lastMono = 0
-  readonly #onEntered = (): void => this.#schedulePush()
+  readonly #recent = new RecentChanges(RECENT_CHANGES)
+  readonly #onEntered = (entries: LogEntry[]): void => {
+    for (const e of entries) this.#recent.add(e)
+    this.#schedulePush()
+  }
   readonly #onClockJump = (jump: { fromMs: number, toMs: number }): void => { this.emit('clock-jump', jump) }
 
   constructor (options: ReplicatorOptions) {
@@ -87,6 +93,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
         batchBytes: this.#o.batchBytes,
         window: this.#o.window,
         maxClockSkewMs: this.#o.maxClockSkewMs,
+        recent: this.#recent,
         emit: (event, payload) => { this.emit(event, payload) }
       }))
       this.#backoff.set(peer.id, new Backoff())

@@ -218,10 +218,6 @@ export class Session {
     if (this.#state !== 'handshake' && this.#state !== 'established') return
     this.#lastHeard = performance.now()
     this.bytesReceived += data.length
-    if (this.#init.frameRate?.take() === false) {
-      this.fail('RATE_LIMITED', 'frames arrive faster than the per-session budget')
-      return
-    }
     if (!isBinary) {
       this.fail('INVALID_FRAME', 'text messages are not part of the protocol')
       return
@@ -231,6 +227,12 @@ export class Session {
       frame = decodeFrame(data)
     } catch (err) {
       this.fail(codeOf(err), (err as Error).message)
+      return
+    }
+    // Batches and state chunks are bounded by the receive window (WINDOW_EXCEEDED), and are
+    // the real work: only the frames nothing else bounds (pings, pongs, acks, holds...) are rated.
+    if (frame.type !== 'batch' && frame.type !== 'state' && this.#init.frameRate?.take() === false) {
+      this.fail('RATE_LIMITED', 'frames arrive faster than the per-session budget')
       return
     }
     try {

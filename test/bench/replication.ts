@@ -46,6 +46,10 @@ class NodeProc {
       if (m.ok) p?.resolve(m.result)
       else p?.reject(new Error(`${name}: ${m.error ?? 'failed'}`))
     })
+    this.child.on('error', err => {
+      for (const p of this.#pending.values()) p.reject(err)
+      this.#pending.clear()
+    })
     this.child.on('exit', () => {
       for (const p of this.#pending.values()) p.reject(new Error(`${name} exited`))
       this.#pending.clear()
@@ -54,6 +58,7 @@ class NodeProc {
 
   async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const id = this.#next++
+    if (!this.child.connected) throw new Error(`${this.name} is not running`)
     return await new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       this.child.send({ id, cmd, ...args })

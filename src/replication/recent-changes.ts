@@ -1,0 +1,42 @@
+import type { Change } from '../types.js'
+
+/**
+ * The last `capacity` changes this node entered, by exact identity (user, message,
+ * origin, ts). Winners never decrease, so a change seen here can only be a duplicate
+ * or stale if it arrives again: it is dropped before the store is asked. In a mesh the
+ * same change arrives once per path (A→C and A→B→C); this spares the store the second
+ * read-and-discard, which otherwise doubles a receiver's work in a full mesh.
+ */
+export class RecentChanges {
+  readonly #keys = new Set<string>()
+  readonly #capacity: number
+
+  constructor (capacity: number) {
+    this.#capacity = capacity
+  }
+
+  static key (c: Change): string {
+    // NUL cannot appear in ids (no control characters), so the parts cannot run together.
+    return `${c.ts}\u0000${c.origin}\u0000${c.user}\u0000${c.message}`
+  }
+
+  add (c: Change): void {
+    if (this.#capacity <= 0) return
+    const key = RecentChanges.key(c)
+    this.#keys.delete(key)
+    this.#keys.add(key)
+    if (this.#keys.size > this.#capacity) {
+      // Sets iterate in insertion order: the first key is the oldest.
+      const oldest = this.#keys.values().next().value as string
+      this.#keys.delete(oldest)
+    }
+  }
+
+  has (c: Change): boolean {
+    return this.#keys.has(RecentChanges.key(c))
+  }
+
+  get size (): number {
+    return this.#keys.size
+  }
+}
