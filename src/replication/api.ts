@@ -23,6 +23,8 @@ export interface ReplicatorOptions {
   nodeId: string
   /** Shared cluster secret; never sent on the wire. */
   secret: Buffer
+  /** Further secrets accepted in peers' proofs while the secret is rotated (docs/security.md); none by default. */
+  acceptSecrets?: Buffer[]
   /** Where to accept peers. Port 0 picks a free port (see `Replicator.port`). */
   listen: { host: string, port: number }
   peers: PeerConfig[]

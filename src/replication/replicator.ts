@@ -41,8 +41,9 @@ const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN'])
 const NOT_FAULTS = new Set(['HEARTBEAT_TIMEOUT', 'BACKED_OFF'])
 
 export class Replicator extends EventEmitter implements ReplicatorApi {
-  readonly #o: Required<Omit<ReplicatorOptions, 'tls' | 'budget'>> & Pick<ReplicatorOptions, 'tls'>
+  readonly #o: Required<Omit<ReplicatorOptions, 'tls' | 'budget' | 'acceptSecrets'>> & Pick<ReplicatorOptions, 'tls'>
   readonly #budget: PeerBudget
+  readonly #acceptSecrets: readonly Buffer[]
   readonly #links = new Map<string, PeerLink>()
   readonly #backoff = new Map<string, Backoff>()
   readonly #sessions = new Set<Session>()
@@ -68,6 +69,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     checkNodeId(options.nodeId, 'INVALID_CONFIG')
     checkCluster(options.cluster)
     this.#budget = new PeerBudget(options.budget)
+    this.#acceptSecrets = options.acceptSecrets ?? []
     this.#o = {
       heartbeatMs: DEFAULT_HEARTBEAT_MS,
       maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -205,6 +207,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
       nodeId: this.#o.nodeId,
       cluster: this.#o.cluster,
       secret: this.#o.secret,
+      acceptSecrets: this.#acceptSecrets,
       peers,
       wallTime: () => this.#o.store.clock.wallTime(),
       handshakeTimeoutMs: this.#o.handshakeTimeoutMs,
