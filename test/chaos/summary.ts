@@ -35,7 +35,8 @@ export function formatSummary (r: ChaosResult): string[] {
     }
     const leads = [...m.maxLeadMs].map(([id, ms]) => `${id} ${ms}`).join(', ')
     lines.push(`greatest HLC lead over real time outside skew windows (ms): ${leads === '' ? 'n/a' : leads}; state transfers seen: ${m.stateTransfers()}` +
-      r.schedule.filter(f => f.kind === 'longdown').map(f => `, to ${f.node ?? '?'} (down past retention) ${m.stateTransfers(f.node)}`).join(''))
+      [...new Set(r.schedule.filter(f => f.kind === 'longdown').map(f => f.node ?? '?'))]
+        .map(node => `, to ${node} (down past retention) ${m.stateTransfers(node)}`).join(''))
   }
   const c = r.check
   if (c !== undefined) {
