@@ -125,6 +125,7 @@ export class Daemon {
       window: s.window
     }
     if (config.tls !== undefined) options.tls = config.tls
+    if (config.acceptSecrets.length > 0) options.acceptSecrets = config.acceptSecrets
     const replicator = createReplicator(options)
     this.#replicator = replicator
     const log = this.#log
