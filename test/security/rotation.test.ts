@@ -2,11 +2,16 @@
  * Rotating the cluster secret without downtime (docs/security.md): a node proves with
  * its `secret` and accepts proofs made with any of `acceptSecrets`. Every pair of nodes
  * one rotation step apart must authenticate in both roles; nodes two steps apart may not;
- * a stranger's secret never. Real sessions over real sockets on 127.0.0.1.
+ * a stranger's secret never. Real sessions over real sockets on 127.0.0.1, then a
+ * rolling rotation of a three-node mesh of replicators, one restart at a time.
  */
 import t from 'tap'
 import { WebSocket, WebSocketServer } from 'ws'
+import { Replicator } from '../../src/replication/index.js'
 import { Session, type SessionInit } from '../../src/replication/session.js'
+import { Store } from '../../src/store/index.js'
+import { freePort, tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
 
 const OLD = Buffer.from('old-cluster-secret-0123456789')
 const NEW = Buffer.from('new-cluster-secret-9876543210')
@@ -66,4 +71,54 @@ t.test('nodes further apart, or with a stranger\'s secret, are refused', async t
     t.match(await handshake([STRANGER, []], step), /AUTH_FAILED/, 'a stranger dialing')
     t.match(await handshake(step, [STRANGER, [OLD, NEW]]), /AUTH_FAILED/, 'a stranger accepting, even one that accepts every secret')
   }
+})
+
+t.test('a rolling rotation through the replicator: every link stays up at every step', async t => {
+  const ids = ['a', 'b', 'c']
+  const ports = new Map<string, number>()
+  for (const id of ids) ports.set(id, await freePort())
+  const dirs = new Map<string, string>()
+  for (const id of ids) dirs.set(id, await tempDir(t))
+  interface Running { store: Store, repl: Replicator }
+  const running = new Map<string, Running>()
+  const start = async (id: string, [secret, acceptSecrets]: [Buffer, Buffer[]]): Promise<void> => {
+    const store = new Store({ location: dirs.get(id) as string, nodeId: id, durability: 'relaxed' })
+    await store.open()
+    const repl = new Replicator({
+      store, cluster: 'rot', nodeId: id, secret, acceptSecrets, listen: { host: '127.0.0.1', port: ports.get(id) as number },
+      peers: ids.filter(p => p !== id).map(p => ({ id: p, url: `ws://127.0.0.1:${ports.get(p) as number}` })),
+      heartbeatMs: 200, pushDelayMs: 1
+    })
+    await repl.start()
+    running.set(id, { store, repl })
+  }
+  const stop = async (id: string): Promise<void> => {
+    const r = running.get(id)
+    running.delete(id)
+    await r?.repl.stop()
+    await r?.store.close()
+  }
+  t.teardown(async () => { for (const id of [...running.keys()]) await stop(id) })
+  let n = 0
+  /** Every node marks a change; every node must see every one. */
+  const allConnectedAndReplicating = async (what: string): Promise<void> => {
+    await waitFor(() => [...running.values()].every(r => r.repl.status().every(p => p.connected)), { timeoutMs: 10_000, what: `${what}: every link up` })
+    const marks = await Promise.all([...running.entries()].map(async ([id, r]) => (await r.store.mark([{ user: 'rot', message: `${id}-${++n}`, status: 'read' }]))[0]))
+    await waitFor(async () => {
+      for (const r of running.values()) {
+        for (const m of marks) if ((await r.store.get('rot', m?.message ?? ''))?.ts !== m?.ts) return false
+      }
+      return true
+    }, { timeoutMs: 10_000, what: `${what}: every change everywhere` })
+  }
+  for (const id of ids) await start(id, STEPS['0 before'] as [Buffer, Buffer[]])
+  await allConnectedAndReplicating('step 0')
+  for (const step of ['1 accept new', '2 prove new', '3 after']) {
+    for (const id of ids) {
+      await stop(id)
+      await start(id, STEPS[step] as [Buffer, Buffer[]])
+      await allConnectedAndReplicating(`${id} on step ${step}`)
+    }
+  }
+  t.pass('every link authenticated and replicated after every single restart')
 })
