@@ -50,8 +50,15 @@ export async function runDaemon (options: RunOptions): Promise<number> {
     }
     signalled(name)
   }
+  // A bug that escapes every handler still leaves one JSON line saying why the node died.
+  const onCrash = (err: unknown): void => {
+    log.fatal({ event: 'crash', err }, 'uncaught error: exiting')
+    process.exit(EXIT.FAILURE)
+  }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
   try {
     try {
       await daemon.start()
@@ -64,6 +71,8 @@ export async function runDaemon (options: RunOptions): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+    process.off('uncaughtException', onCrash)
+    process.off('unhandledRejection', onCrash)
   }
 }
 
