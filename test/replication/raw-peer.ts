@@ -14,6 +14,10 @@ export class RawPeer {
   closed: Closed | undefined
   /** Answer pings (an honest peer does). */
   answerPings = true
+  /** Added to the clock readings in pongs, ms: a peer whose clock is off. */
+  clockOffsetMs = 0
+  /** Pings received so far. */
+  pings = 0
 
   private constructor (readonly ws: WebSocket) {
     ws.on('error', () => {})
@@ -25,7 +29,11 @@ export class RawPeer {
         return
       }
       this.frames.push(frame)
-      if (frame.type === 'ping' && this.answerPings) this.send({ type: 'pong', t0: frame.t0, t1: Date.now(), t2: Date.now() })
+      if (frame.type === 'ping') this.pings++
+      if (frame.type === 'ping' && this.answerPings) {
+        const now = Date.now() + this.clockOffsetMs
+        this.send({ type: 'pong', t0: frame.t0, t1: now, t2: now })
+      }
     })
     ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() } })
   }
