@@ -157,7 +157,10 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, verifyClient: this.#admit }
     const tls = this.#o.tls
     if (tls?.cert !== undefined && tls.key !== undefined) {
-      this.#https = createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca })
+      // With a cluster CA, TLS is mutual: a dialer without a certificate the CA signed is
+      // refused before any WebSocket exists (the HMAC handshake still follows).
+      const mutual = tls.ca !== undefined
+      this.#https = createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: mutual, rejectUnauthorized: mutual })
       this.#server = new WebSocketServer({ ...wsOptions, server: this.#https })
       await new Promise<void>((resolve, reject) => {
         this.#https?.once('error', reject)
