@@ -118,6 +118,12 @@ export const PEER_FRAME_RATE = 20_000
 export const PEER_FRAME_BURST = 40_000
 /** A session whose unsent bytes exceed this (a peer not reading its pongs and acks) is cut, in bytes. */
 export const MAX_SESSION_BUFFERED_BYTES = 16 * 1024 * 1024
+/**
+ * Most TCP connections the replication listener holds at once, upgraded or not (sessions
+ * count too); more are dropped by the OS-level accept. A socket that has not sent its
+ * upgrade request within the handshake timeout is closed.
+ */
+export const MAX_INBOUND_SOCKETS = 128
 /** A wall clock step larger than this against the monotonic clock counts as a clock jump, in ms. */
 export const CLOCK_JUMP_MS = 1_000
 /**
