@@ -108,6 +108,8 @@ t.test('choosing the node: --config/--node, env, token from the mesh file, usage
     [['unread', 'u', '--api', 'ftp://x'], 2, /must be an http:\/\/ URL/],
     [['unread', 'u', '--api', url], 1, /UNAUTHORIZED/],
     [['config'], 2, /config needs a subcommand/],
+    [['mark', 'alice'], 2, /Not enough non-option arguments|Missing required argument/],
+    [['status', '--api', 'http://127.0.0.1:9'], 1, /cannot reach the node .*UNREACHABLE/],
     [[], 2, /give a command/]
   ]
   for (const [args, code, re] of cases) {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { apiCall, runCli, startDaemon, writeMesh } from '../helpers/daemon.js'
+import { apiCall, startDaemon, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -16,10 +16,10 @@ t.test('hub and spoke from the mesh file: a change made on one spoke reaches the
   const hub = await apiCall(mesh.nodes.hub?.api ?? '', 'GET', '/v1/status')
   tt.same(hub.body.peers.map((p: { id: string }) => p.id).sort(), ['s1', 's2'])
 
-  const marked = await runCli(['mark', 'bob', 'x1', 'x2', '-s', 'unread', '--config', mesh.file, '--node', 's1'])
-  tt.equal(marked.code, 0, marked.stderr)
+  const marked = await apiCall(mesh.nodes.s1?.api ?? '', 'POST', '/v1/changes', { body: { changes: [{ user: 'bob', message: 'x1', status: 'unread' }, { user: 'bob', message: 'x2', status: 'unread' }] } })
+  tt.equal(marked.status, 200)
   await waitFor(async () => (await apiCall(mesh.nodes.s2?.api ?? '', 'GET', '/v1/users/bob/unread/count')).body.count === 2,
     { timeoutMs: 15_000, what: 'the change to be relayed to s2' })
-  const seen = await runCli(['get', 'bob', 'x2', '--config', mesh.file, '--node', 's2', '--json'])
-  tt.match(JSON.parse(seen.stdout), { status: 'unread', origin: 's1' })
+  const seen = await apiCall(mesh.nodes.s2?.api ?? '', 'GET', '/v1/users/bob/messages/x2')
+  tt.match(seen.body, { status: 'unread', origin: 's1' })
 })
