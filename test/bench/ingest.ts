@@ -9,7 +9,9 @@
  * Each case runs in a child process of its own (`--case NAME`), so its peak
  * RSS is its own and no case inherits another's heap or LevelDB compactions.
  * The batched cases run in interleaved rounds and report their best round: on
- * a shared machine that compares them under the same conditions.
+ * a shared machine that compares them under the same conditions. CPU time per
+ * change (all threads of the case's process) is reported too: it depends much
+ * less on what else the machine is doing than the wall-clock rates.
  * Options: --quick (smaller runs, for a smoke check).
  */
 import { execFile } from 'node:child_process'
@@ -44,6 +46,8 @@ type CaseName = 'raw' | 'records' | 'mark' | 'apply' | 'sync1' | 'sync64'
 interface CaseResult {
   changes: number
   ms: number
+  /** CPU time of the case's process over the measured run (all threads, LevelDB's included), in ms. */
+  cpuMs: number
   /** Peak RSS of the process that ran the case, in MiB. */
   peakRssMiB: number
 }
@@ -74,9 +78,15 @@ async function withDir<T> (fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
+/** CPU time used by the measured runs of this process, in ms (see `timed`). */
+let cpuMs = 0
+
 async function timed (run: () => Promise<void>): Promise<number> {
   const start = performance.now()
+  const cpu = process.cpuUsage()
   await run()
+  const used = process.cpuUsage(cpu)
+  cpuMs += (used.user + used.system) / 1000
   return performance.now() - start
 }
 
@@ -203,7 +213,7 @@ async function runCase (name: CaseName, recordsFile: string): Promise<void> {
     case 'sync1': result = await syncWriters(1, changes); break
     case 'sync64': result = await syncWriters(64, changes); break
   }
-  const out: CaseResult = { changes: result.done, ms: result.ms, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }
+  const out: CaseResult = { changes: result.done, ms: result.ms, cpuMs, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }
   console.log(JSON.stringify(out))
 }
 
@@ -223,6 +233,7 @@ async function main (): Promise<void> {
       seconds: Number((r.ms / 1000).toFixed(2)),
       'changes/s': Math.round(rate),
       'x baseline': baseline === null ? '1.00' : (rate / baseline).toFixed(2),
+      'CPU µs/change': Math.round(r.cpuMs * 1000 / r.changes),
       'peak RSS MiB': r.peakRssMiB
     })
     return rate
