@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 
-/** How long a (re)started node may take to log "ready", in ms. */
-export const NODE_READY_TIMEOUT_MS = 30_000
+/** How long a (re)started node may take to log "ready", in ms (a loaded 2-core machine was seen taking 20 s). */
+export const NODE_READY_TIMEOUT_MS = 60_000
 /** How long a clean stop may take before SIGKILL, in ms. */
 export const NODE_STOP_TIMEOUT_MS = 10_000
 
