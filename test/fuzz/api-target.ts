@@ -162,7 +162,7 @@ export async function runApiFuzz (seed: number, options: { maxCases: number, dea
         const headers: Record<string, string> = {}
         if (auth === 'right') headers.authorization = `Bearer ${TOKEN}`
         else if (auth === 'wrong') headers.authorization = `Bearer ${TOKEN.slice(0, -1)}X`
-        else if (auth === 'short') headers.authorization = r.pick(['Bearer ', 'Basic eA==', `bearer ${TOKEN}`, `Bearer  ${TOKEN}`, `Bearer ${TOKEN}x`, TOKEN])
+        else if (auth === 'short') headers.authorization = r.pick(['Bearer ', 'Basic eA==', `Basic ${TOKEN}`, `Bearer${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer x${TOKEN}`, `Bearer ${TOKEN.toUpperCase()}`, TOKEN])
         if (r.chance(0.8)) headers['content-type'] = r.pick(['application/json', 'text/plain', ''])
         const data = method === 'GET' || method === 'HEAD' ? (r.chance(0.1) ? body(r) : undefined) : body(r)
         const a = await call(api.port, method, p, headers, data)
