@@ -69,3 +69,34 @@ t.test('after the wall clock went back, purge stops at the first entry too young
   await store.applyRemote([remote('d')])
   t.equal(jumps.length, 1, 'a forward step is no jump')
 })
+
+t.test('purges running between writes keep the feed contiguous and the logs in step', async t => {
+  let wall = NOW
+  const store = await openStore(t, { wallClock: () => wall })
+  const writers = Array.from({ length: 4 }, async (_, w) => {
+    for (let i = 0; i < 40; i++) {
+      wall += 1
+      await store.mark(Array.from({ length: 30 }, (_, j) => ({ user: `u${(i + j) % 5}`, message: `w${w}-${i}-${j}`, status: 'unread' as const })))
+    }
+  })
+  const purges = (async () => {
+    for (let i = 0; i < 20; i++) await store.purge(wall - 5)
+  })()
+  await Promise.all([...writers, purges])
+  await store.purge(wall - 5)
+  t.ok(store.oldestSeq > 1_000, `purged up to seq ${store.oldestSeq - 1}`)
+  const feed = await store.feed(0, 10_000)
+  t.equal(feed.length, store.lastSeq - store.oldestSeq + 1, 'the feed holds exactly oldestSeq..lastSeq')
+  t.same(feed.map(e => e.seq), Array.from({ length: feed.length }, (_, i) => store.oldestSeq + i))
+  let logged = 0
+  for (let u = 0; u < 5; u++) {
+    const log = await store.log(`u${u}`)
+    logged += log.length
+    t.ok(log.every(e => e.seq >= store.oldestSeq), `no purged entry in the log of u${u}`)
+  }
+  t.equal(logged, feed.length, 'every feed entry is in exactly one user log')
+  t.equal(store.lastSeq, 4 * 40 * 30)
+  let unread = 0
+  for (let u = 0; u < 5; u++) unread += await store.unreadCount(`u${u}`)
+  t.equal(unread, 4 * 40 * 30, 'purge never touches the unread table')
+})
