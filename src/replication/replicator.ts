@@ -12,11 +12,12 @@
  * watches this node's own wall clock for jumps.
  */
 import { EventEmitter } from 'node:events'
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
   CLOCK_JUMP_MS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, RECENT_CHANGES, MAX_FRAME_BYTES, MAX_WINDOW
+  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, RECENT_CHANGES, MAX_FRAME_BYTES, MAX_INBOUND_SOCKETS, MAX_WINDOW
 } from '../limits.js'
 import { checkNodeId } from '../validate.js'
 import { checkCluster } from '../protocol/index.js'
@@ -49,7 +50,8 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   readonly #sessions = new Set<Session>()
   readonly #handlers: SessionHandlers
   #server: WebSocketServer | undefined
-  #https: HttpsServer | undefined
+  /** The HTTP(S) server the WebSocket server upgrades from; ours, so its sockets are bounded. */
+  #http: HttpServer | HttpsServer | undefined
   #port = 0
   #started = false
   #stopped = false
@@ -144,7 +146,13 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     }))
     await Promise.all(closed)
     await new Promise<void>(resolve => { this.#server?.close(() => resolve()) ?? resolve() })
-    if (this.#https !== undefined) await new Promise<void>(resolve => this.#https?.close(() => resolve()))
+    const http = this.#http
+    if (http !== undefined) {
+      await new Promise<void>(resolve => {
+        http.close(() => resolve())
+        http.closeAllConnections() // sockets that never upgraded would hold close() until their timeout
+      })
+    }
     for (const link of this.#links.values()) await link.idle()
   }
 
@@ -156,28 +164,33 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     const { host, port } = this.#o.listen
     const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, verifyClient: this.#admit }
     const tls = this.#o.tls
+    // Plain HTTP requests are not ours to serve: 426, as ws answers them on its own servers.
+    const upgradeRequired = (_req: IncomingMessage, res: ServerResponse): void => { res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required') }
+    // Checked every second rather than node's 30 s, so a silent socket goes within the timeout.
+    const httpOptions = { connectionsCheckingInterval: Math.min(1_000, this.#o.handshakeTimeoutMs) }
+    let http: HttpServer | HttpsServer
     if (tls?.cert !== undefined && tls.key !== undefined) {
       // With a cluster CA, TLS is mutual: a dialer without a certificate the CA signed is
       // refused before any WebSocket exists (the HMAC handshake still follows).
       const mutual = tls.ca !== undefined
-      this.#https = createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: mutual, rejectUnauthorized: mutual })
-      this.#server = new WebSocketServer({ ...wsOptions, server: this.#https })
-      await new Promise<void>((resolve, reject) => {
-        this.#https?.once('error', reject)
-        this.#https?.listen(port, host, () => resolve())
-      })
-      const address = this.#https.address()
-      this.#port = typeof address === 'object' && address !== null ? address.port : port
+      http = createHttpsServer({ ...httpOptions, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: mutual, rejectUnauthorized: mutual }, upgradeRequired)
     } else {
-      const server = new WebSocketServer({ ...wsOptions, host, port })
-      this.#server = server
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.once('listening', () => { server.off('error', reject); resolve() })
-      })
-      const address = server.address()
-      this.#port = typeof address === 'object' && address !== null ? address.port : port
+      http = createHttpServer(httpOptions, upgradeRequired)
     }
+    // TCP sockets are bounded before any of them is upgraded (docs/security.md "Budgets"):
+    // at most MAX_INBOUND_SOCKETS at once, and the upgrade request within the handshake timeout.
+    http.maxConnections = MAX_INBOUND_SOCKETS
+    http.headersTimeout = this.#o.handshakeTimeoutMs
+    http.requestTimeout = this.#o.handshakeTimeoutMs
+    this.#http = http
+    this.#server = new WebSocketServer({ ...wsOptions, server: http })
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject)
+      http.listen(port, host, () => { http.off('error', reject); resolve() })
+    })
+    http.on('error', () => {})
+    const address = http.address()
+    this.#port = typeof address === 'object' && address !== null ? address.port : port
     this.#server.on('error', () => {}) // after listening: per-connection errors surface on the sockets
     this.#server.on('connection', (ws, req) => {
       if (this.#stopped) {
