@@ -17,7 +17,7 @@ function capture (): { io: { out: (s: string) => void, err: (s: string) => void 
 
 const PEERS: PeerStatus[] = [
   { id: 'b', url: 'ws://127.0.0.1:1', connected: true, since: Date.now() - 5000, cursor: 3, behind: 0, lastAckAt: Date.now() - 2000, clockOffsetMs: 12, skewed: false, batchesSent: 2, batchesReceived: 1, entriesEntered: 1, entriesStale: 0, entriesDuplicate: 0, bytesSent: 100, bytesReceived: 50, stateTransfers: 0 },
-  { id: 'c', url: 'ws://127.0.0.1:2', connected: false, since: null, cursor: 0, behind: 3, lastAckAt: null, clockOffsetMs: -90_000, skewed: true, batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0 }
+  { id: 'c', url: 'ws://127.0.0.1:2', connected: false, since: Date.now() - 120_000, cursor: 0, behind: 3, lastAckAt: null, clockOffsetMs: -90_000, skewed: true, batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0 }
 ]
 
 async function node (tt: Teardown, token?: string): Promise<{ url: string, store: Store }> {
@@ -68,7 +68,7 @@ t.test('client commands in-process: human and JSON output', async tt => {
   const status = await run('status')
   tt.match(status.out, /^node a \(cluster c1\)\s+seq 4\s+oldest 1\s+durability relaxed\n/)
   tt.match(status.out, /\nb\s+yes\s+0\s+3\s+\d+s ago\s+\+12ms\s+no\s+ws:\/\/127\.0\.0\.1:1/)
-  tt.match(status.out, /\nc\s+no\s+3\s+0\s+-\s+-90000ms\s+SKEWED/)
+  tt.match(status.out, /\nc\s+no \(since 2m ago\)\s+3\s+0\s+-\s+-90000ms\s+SKEWED/)
   const statusJson = JSON.parse((await run('status', '--json')).out)
   tt.equal(statusJson.peers.length, 2)
 

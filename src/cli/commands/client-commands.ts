@@ -95,7 +95,7 @@ export async function status (args: ClientArgs, io: Io): Promise<number> {
     ]
     if (s.peers.length === 0) return [...head, 'no peers'].join('\n')
     const rows = s.peers.map(p => [
-      p.id, p.connected ? 'yes' : 'no', String(p.behind), String(p.cursor), ago(p.lastAckAt, now),
+      p.id, p.connected ? 'yes' : p.since === null ? 'no' : `no (since ${ago(p.since, now)})`, String(p.behind), String(p.cursor), ago(p.lastAckAt, now),
       signedMs(p.clockOffsetMs), p.skewed ? 'SKEWED' : 'no', p.url
     ])
     return [...head, '', table(['PEER', 'CONNECTED', 'BEHIND', 'CURSOR', 'LAST ACK', 'CLOCK OFFSET', 'SKEWED', 'URL'], rows)].join('\n')
