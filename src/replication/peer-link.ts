@@ -13,15 +13,23 @@ import { isMarksyncError } from '../errors.js'
 import { physicalMs } from '../hlc.js'
 import { MAX_BUFFERED_BYTES, MAX_WINDOW } from '../limits.js'
 import type { StatusStore } from '../store/api.js'
-import type { ApplyResult, MessageState } from '../types.js'
+import type { ApplyResult, Change, MessageState } from '../types.js'
 import { entryWireBytes, type BatchFrame, type Frame, type StateFrame } from '../protocol/index.js'
 import type { PeerConfig, PeerStatus } from './api.js'
 import type { ClockSample } from './clock-sample.js'
-import type { RecentChanges } from './recent-changes.js'
+import { RecentChanges } from './recent-changes.js'
 import type { Session } from './session.js'
 
 /** Shortest hold after the store refused a batch as CLOCK_SKEW, in ms. */
 const MIN_FUTURE_HOLD_MS = 1_000
+
+interface PendingApply {
+  /** The store's apply of the changes this frame brought first. */
+  applying: Promise<ApplyResult | undefined>
+  /** Changes of this frame that another frame's apply, still in flight, carries. */
+  carried: Change[]
+  others: Set<Promise<unknown>>
+}
 
 export interface PeerLinkInit {
   store: StatusStore
@@ -247,20 +255,53 @@ export class PeerLink {
   #startApply (s: Session, frame: BatchFrame | StateFrame, bytes: number): void {
     const round = this.#roundOut
     const recent = this.#init.recent
-    const fresh = frame.entries.filter(e => !recent.has(e))
-    this.#counts.entriesDuplicate += frame.entries.length - fresh.length
+    const fresh: Change[] = []
+    const freshKeys: string[] = []
+    const carried: Change[] = []
+    const others = new Set<Promise<unknown>>()
+    for (const e of frame.entries) {
+      const key = RecentChanges.key(e)
+      if (recent.hasKey(key)) {
+        this.#counts.entriesDuplicate++
+        continue
+      }
+      const other = recent.pendingFor(key)
+      if (other !== undefined) {
+        carried.push(e)
+        others.add(other)
+        continue
+      }
+      fresh.push(e)
+      freshKeys.push(key)
+    }
+    this.#counts.entriesDuplicate += carried.length
     const applying = fresh.length > 0 ? this.#store.applyRemote(fresh, { from: this.id }) : Promise.resolve(undefined)
     applying.catch(() => {}) // settled in order below
+    if (fresh.length > 0) recent.track(freshKeys, applying)
+    const apply: PendingApply = { applying, carried, others }
     this.#applying = this.#applying
-      .then(async () => { await this.#finish(s, frame, bytes, round, applying) })
+      .then(async () => { await this.#finish(s, frame, bytes, round, apply) })
       .catch(err => { s.fail(isMarksyncError(err) ? err.code : 'INTERNAL', (err as Error).message) })
       .finally(() => { this.#queued-- })
   }
 
-  async #finish (s: Session, frame: BatchFrame | StateFrame, bytes: number, round: number, applying: Promise<ApplyResult | undefined>): Promise<void> {
+  /** The store's answer for a frame, including the changes another frame carried. */
+  async #settle (apply: PendingApply): Promise<ApplyResult | undefined> {
+    const result = await apply.applying
+    if (apply.others.size === 0) return result
+    const settled = await Promise.allSettled(apply.others)
+    if (settled.every(r => r.status === 'fulfilled')) return result
+    // The frame that carried them failed: apply them here, so that our ack never
+    // covers a change that is not durable.
+    const again = await this.#store.applyRemote(apply.carried, { from: this.id })
+    if (result === undefined) return again
+    return { entered: [...result.entered, ...again.entered], stale: result.stale + again.stale, duplicate: result.duplicate + again.duplicate }
+  }
+
+  async #finish (s: Session, frame: BatchFrame | StateFrame, bytes: number, round: number, apply: PendingApply): Promise<void> {
     let result: ApplyResult | undefined
     try {
-      result = await applying
+      result = await this.#settle(apply)
     } catch (err) {
       if (!isMarksyncError(err, 'CLOCK_SKEW')) throw err
       // Timestamps from the future: refuse until our clock reaches them (minus the

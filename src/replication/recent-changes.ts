@@ -9,6 +9,8 @@ import type { Change } from '../types.js'
  */
 export class RecentChanges {
   readonly #keys = new Set<string>()
+  /** Changes handed to the store and not committed yet, with the apply that carries them. */
+  readonly #pending = new Map<string, Promise<unknown>>()
   readonly #capacity: number
 
   constructor (capacity: number) {
@@ -21,8 +23,11 @@ export class RecentChanges {
   }
 
   add (c: Change): void {
+    this.addKey(RecentChanges.key(c))
+  }
+
+  addKey (key: string): void {
     if (this.#capacity <= 0) return
-    const key = RecentChanges.key(c)
     this.#keys.delete(key)
     this.#keys.add(key)
     if (this.#keys.size > this.#capacity) {
@@ -34,6 +39,31 @@ export class RecentChanges {
 
   has (c: Change): boolean {
     return this.#keys.has(RecentChanges.key(c))
+  }
+
+  hasKey (key: string): boolean {
+    return this.#keys.has(key)
+  }
+
+  /**
+   * The same change arriving from two peers at once (both streaming a catch-up) is
+   * applied once: the second copy waits for this apply instead of adding its own.
+   */
+  track (keys: string[], applying: Promise<unknown>): void {
+    for (const k of keys) this.#pending.set(k, applying)
+    const done = (): void => {
+      for (const k of keys) if (this.#pending.get(k) === applying) this.#pending.delete(k)
+    }
+    applying.then(done, done)
+  }
+
+  /** The apply in flight that carries this change, if any. */
+  pendingFor (key: string): Promise<unknown> | undefined {
+    return this.#pending.get(key)
+  }
+
+  get pendingSize (): number {
+    return this.#pending.size
   }
 
   get size (): number {

@@ -126,3 +126,35 @@ t.test('a replayed batch changes nothing', async t => {
   p.close()
   p2.close()
 })
+
+t.test('the same change from two peers at once is applied once, and an ack never covers a refused one', async t => {
+  const nodes = await startNodes(t, [{ id: 'a', peers: ['x', 'y'] }])
+  const a = nodes.get('a') as TestNode
+  const x = await RawPeer.connect(a.port)
+  const y = await RawPeer.connect(a.port)
+  t.teardown(() => { x.close(); y.close() })
+  await x.handshake('x', 'a')
+  await y.handshake('y', 'a')
+  await waitFor(() => a.repl.status().every(p => p.connected), { what: 'both up' })
+  const shared = Array.from({ length: 500 }, (_, i) => ({ user: `u${i % 10}`, message: `m${i}`, status: 'unread' as const, origin: 'x', ts: TS + i }))
+  // Both stream the same changes at the same moment (as two senders of a catch-up do).
+  x.send({ type: 'batch', prev: 0, seq: 1, round: 0, entries: shared })
+  y.send({ type: 'batch', prev: 0, seq: 1, round: 0, entries: shared })
+  t.equal((await x.next('ack')).seq, 1)
+  t.equal((await y.next('ack')).seq, 1)
+  const [sx, sy] = ['x', 'y'].map(id => a.repl.status().find(p => p.id === id))
+  t.equal((sx?.entriesEntered ?? 0) + (sy?.entriesEntered ?? 0), 500, 'entered once')
+  t.equal((sx?.entriesDuplicate ?? 0) + (sy?.entriesDuplicate ?? 0) + (sx?.entriesStale ?? 0) + (sy?.entriesStale ?? 0), 500, 'the other copy discarded')
+  t.equal(await a.store.unreadCount('u3'), 50)
+
+  // x's batch is refused as a whole (one timestamp far in the future); y carries one of
+  // its other changes at the same time: y's ack must still mean "durable here".
+  const future = (Date.now() + 3_600_000) * 1024
+  const ok = { user: 'v', message: 'ok', status: 'read' as const, origin: 'x', ts: TS + 10_000 }
+  x.send({ type: 'batch', prev: 1, seq: 2, round: 0, entries: [ok, { user: 'v', message: 'future', status: 'read', origin: 'x', ts: future }] })
+  y.send({ type: 'batch', prev: 1, seq: 2, round: 0, entries: [ok] })
+  t.equal((await y.next('ack')).seq, 2, 'y acknowledged')
+  t.equal((await a.store.get('v', 'ok'))?.status, 'read', 'and what it acknowledged is there')
+  t.equal((await x.next('hold')).reason, 'CLOCK_SKEW', 'x is held, not acknowledged')
+  t.equal(await a.store.get('v', 'future'), undefined)
+})

@@ -53,3 +53,22 @@ t.test('recent changes: exact identity, oldest evicted first', async t => {
   off.add(c('1'))
   t.notOk(off.has(c('1')), 'capacity 0 remembers nothing')
 })
+
+t.test('recent changes: applies in flight are found until they settle', async t => {
+  const { RecentChanges } = await import('../../src/replication/recent-changes.js')
+  const r = new RecentChanges(10)
+  let resolve: () => void = () => {}
+  const applying = new Promise<void>(res => { resolve = res })
+  r.track(['k1', 'k2'], applying)
+  t.equal(r.pendingFor('k1'), applying)
+  t.equal(r.pendingSize, 2)
+  resolve()
+  await applying
+  await new Promise(res => setImmediate(res))
+  t.equal(r.pendingFor('k1'), undefined, 'forgotten once settled')
+  const failing = Promise.reject(new Error('x'))
+  r.track(['k3'], failing)
+  await failing.catch(() => {})
+  await new Promise(res => setImmediate(res))
+  t.equal(r.pendingSize, 0, 'also when it fails')
+})
