@@ -119,6 +119,15 @@ async function handle (req: Request): Promise<unknown> {
       }
       return true
     }
+    case 'drained': {
+      // Every peer has acknowledged everything in this node's feed.
+      const deadline = Date.now() + (req.timeoutMs as number)
+      while (!(repl as Replicator).status().every(p => p.behind === 0)) {
+        if (Date.now() > deadline) return false
+        await new Promise(resolve => setTimeout(resolve, 10))
+      }
+      return true
+    }
     case 'record':
       recordLag = req.on as boolean
       if (recordLag) lags = []

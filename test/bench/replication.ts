@@ -12,7 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/tmp.js'
@@ -23,7 +23,7 @@ const quick = process.argv.includes('--quick')
 const durability = process.argv.includes('--relaxed') ? 'relaxed' : 'sync'
 const LAG_SECONDS = quick ? 3 : 20
 const RAMP_SECONDS = quick ? 2 : 5
-const RAMP_RATES = [10_000, 20_000, 30_000, 45_000, 60_000, 80_000]
+const RAMP_RATES = [2_000, 4_000, 6_000, 8_000, 10_000, 15_000, 20_000, 30_000, 45_000, 60_000]
 const BYTES_CHANGES = quick ? 5_000 : 50_000
 const CATCH_UP_CHANGES = quick ? 100_000 : 1_000_000
 /** A rate is kept up with if peers' p99 lag stays under this, in ms... */
@@ -93,13 +93,17 @@ async function main (): Promise<void> {
     })
     return p
   }
-  const results: Record<string, unknown> = { quick, startedAt: new Date().toISOString(), nodes: 3, durability }
+  const results: Record<string, unknown> = { quick, startedAt: new Date().toISOString(), nodes: 3, durability, cpus: cpus().length, loadAverage: loadavg() }
   try {
     for (const n of NAMES) await open(n)
     const [a, b, c] = NAMES.map(n => procs.get(n) as NodeProc)
     for (const p of [a, b, c]) await p.call('waitConnected')
     const receivers = [b, c]
     let prefix = 0
+    /** Waits until every node's peers acknowledged its whole feed: no backlog carries into the next phase. */
+    const drain = async (nodes: NodeProc[]): Promise<void> => {
+      for (const p of nodes) if (!(await p.call<boolean>('drained', { timeoutMs: 600_000 }))) throw new Error(`${p.name} did not drain`)
+    }
 
     // (a) lag at fixed offered loads, changes made on a
     const lagRows = []
@@ -107,7 +111,8 @@ async function main (): Promise<void> {
       for (const r of receivers) await r.call('record', { on: true })
       const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
       const load = await a.call('load', { rate, seconds: LAG_SECONDS, idLen: 10, prefix: `L${prefix++}-` })
-      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 30_000 })))
+      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 600_000 })))
+      await drain([a, b, c])
       for (const r of receivers) {
         const st = await r.call('stats')
         lagRows.push({ offered: rate, achieved: load.achievedRate, peer: r.name, samples: st.lag.count, p50_ms: st.lag.p50, p99_ms: st.lag.p99, max_ms: st.lag.max })
@@ -130,11 +135,8 @@ async function main (): Promise<void> {
       const p99 = Math.max(...stats.map(s => s.lag.p99 as number))
       const ok = load.achievedRate >= 0.95 * rate && p99 < KEEP_UP_P99_MS && drained.every(d => d.reached as boolean)
       rampRows.push({ offered: rate, achieved: load.achievedRate, p99_ms: p99, drained: drained.every(d => d.reached as boolean), kept_up: ok })
-      if (!ok) {
-        // let the backlog drain before the next phase
-        await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 120_000 })))
-        break
-      }
+      await drain([a, b, c]) // no backlog into the next step
+      if (!ok) break
       sustained = rate
     }
     results.ramp = rampRows
@@ -144,10 +146,12 @@ async function main (): Promise<void> {
     // (c) bytes on the wire per change
     const bytesRows = []
     for (const idLen of [10, 36]) {
+      await drain([a, b, c])
       const sent0 = await Promise.all([a, b, c].map(async p => await p.call('stats')))
       const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
       const load = await a.call('load', { rate: 10_000, seconds: BYTES_CHANGES / 10_000, idLen, prefix: `B${prefix++}-` })
-      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 60_000 })))
+      await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 600_000 })))
+      await drain([a, b, c])
       const sent1 = await Promise.all([a, b, c].map(async p => await p.call('stats')))
       const sum = (stats: any[], node: number, peers?: string[]): number => // eslint-disable-line @typescript-eslint/no-explicit-any
         (stats[node].peers as Array<{ id: string, bytesSent: number }>).filter(p => peers === undefined || peers.includes(p.id)).reduce((n, p) => n + p.bytesSent, 0)
@@ -169,6 +173,8 @@ async function main (): Promise<void> {
     const bBefore = (await b.call('stats')).entered as number
     const made = await a.call('bulk', { count: CATCH_UP_CHANGES, idLen: 10, prefix: `C${prefix++}-` })
     await b.call('waitEntered', { count: bBefore + CATCH_UP_CHANGES, timeoutMs: 600_000 })
+    const rssBeforeA = (await a.call('stats')).rssMiB as number
+    const rssBeforeB = (await b.call('stats')).rssMiB as number
     await a.call('watchRss', { on: true })
     await b.call('watchRss', { on: true })
     const t0 = performance.now()
@@ -185,6 +191,7 @@ async function main (): Promise<void> {
       caught_up: reached.reached,
       catch_up_s: +(catchUpMs / 1000).toFixed(2),
       changes_per_s: Math.round(CATCH_UP_CHANGES / catchUpMs * 1000),
+      sender_rss_before_mib: Math.max(rssBeforeA, rssBeforeB),
       sender_a_peak_rss_mib: rssA.peakMiB,
       sender_b_peak_rss_mib: rssB.peakMiB,
       receiver_rss_mib: cStats.rssMiB,
@@ -201,6 +208,7 @@ async function main (): Promise<void> {
   }
   const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
   await mkdir(out, { recursive: true })
+  results.loadAverageAtEnd = loadavg()
   await writeFile(join(out, 'replication.json'), JSON.stringify(results, null, 2) + '\n')
   console.log(`results written to test/bench/results/replication.json`)
 }
