@@ -15,20 +15,21 @@ import { EventEmitter } from 'node:events'
 import type { Level } from 'level'
 import {
   CLOCK_JUMP_TOLERANCE_MS, DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
-  COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, MAX_PAGE_ENTRIES, PURGE_CHUNK_ENTRIES,
+  COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, PURGE_CHUNK_ENTRIES,
   WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
-import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
+import { checkChange, checkLocalChange, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreOptions, WinnersOptions } from './api.js'
 import { BoundedCache } from './bounded-cache.js'
 import { ChangeBatch, type StoreCaches } from './change-batch.js'
-import { decodeFeed, decodeNumbers, decodeWinner, encodeNumbers } from './codec.js'
-import { FAMILY, cursorKey, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
+import { decodeNumbers, encodeNumbers } from './codec.js'
+import { FAMILY, cursorKey, seqOfKey, userPrefix } from './keys.js'
 import { META, openDb } from './open-db.js'
 import { purgeChunk } from './purge.js'
+import { checkSeq, readFeed, readLog, readUnread, readWinner, readWinners } from './reads.js'
 import { compareChanges } from './precedence.js'
 import { WriteQueue } from './write-queue.js'
 
@@ -53,30 +54,10 @@ type Job = ChangeJob | SoloJob
 
 const FEED_START = Buffer.of(FAMILY.feed)
 const FEED_END = Buffer.of(FAMILY.feed + 1)
-const WINNERS_START = Buffer.of(FAMILY.winner)
-const WINNERS_END = Buffer.of(FAMILY.winner + 1)
-
-function checkLimit (limit: number | undefined): number {
-  if (limit === undefined) return MAX_PAGE_ENTRIES
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
-  return Math.min(limit, MAX_PAGE_ENTRIES)
-}
-
-function checkSeq (seq: number, what: string): number {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError(`${what} must be a non-negative integer`)
-  return seq
-}
 
 function checkDuration (ms: number, what: string): number {
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) throw new TypeError(`${what} must be a number of ms >= 0`)
   return ms
-}
-
-function toLogEntry (seq: number, value: Buffer): LogEntry {
-  const r = decodeFeed(value)
-  const entry: LogEntry = { seq, user: r.user, message: r.message, status: r.status, origin: r.origin, ts: r.ts, originTime: physicalMs(r.ts), localTime: r.localTime }
-  if (r.from !== undefined) entry.from = r.from
-  return entry
 }
 
 export class Store extends EventEmitter implements StatusStore {
@@ -208,15 +189,7 @@ export class Store extends EventEmitter implements StatusStore {
   }
 
   async unread (user: string, options: { after?: string, limit?: number } = {}): Promise<string[]> {
-    const db = this.#db$()
-    checkUser(user)
-    const limit = checkLimit(options.limit)
-    const prefix = userPrefix(FAMILY.unread, user)
-    const range = options.after === undefined
-      ? { gt: prefix, lt: prefixEnd(prefix), limit }
-      : { gt: unreadKey(user, checkMessage(options.after)), lt: prefixEnd(prefix), limit }
-    const keys = await db.keys(range).all()
-    return keys.map(key => readComponent(key, prefix.length).value)
+    return await readUnread(this.#db$(), user, options)
   }
 
   async unreadCount (user: string): Promise<number> {
@@ -229,50 +202,19 @@ export class Store extends EventEmitter implements StatusStore {
   }
 
   async get (user: string, message: string): Promise<MessageState | undefined> {
-    const value = await this.#db$().get(winnerKey(checkUser(user), checkMessage(message)))
-    if (value === undefined) return undefined
-    const w = decodeWinner(value)
-    return { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
+    return await readWinner(this.#db$(), user, message)
   }
 
   async log (user: string, options: { after?: number, limit?: number } = {}): Promise<LogEntry[]> {
-    const db = this.#db$()
-    checkUser(user)
-    const after = checkSeq(options.after ?? 0, 'after')
-    const limit = checkLimit(options.limit)
-    const prefix = userPrefix(FAMILY.log, user)
-    const keys = await db.keys({ gt: logKey(user, after), lt: prefixEnd(prefix), limit }).all()
-    const seqs = keys.map(seqOfKey)
-    const values = await db.getMany(seqs.map(feedKey))
-    const entries: LogEntry[] = []
-    // A purge between the two reads may have removed some entries: skip them, they are gone.
-    values.forEach((value, i) => { if (value !== undefined) entries.push(toLogEntry(seqs[i], value)) })
-    return entries
+    return await readLog(this.#db$(), user, options)
   }
 
   async feed (afterSeq: number, limit: number): Promise<LogEntry[]> {
-    const db = this.#db$()
-    const gt = feedKey(checkSeq(afterSeq, 'afterSeq'))
-    const rows = await db.iterator({ gt, lt: FEED_END, limit: checkLimit(limit) }).all()
-    return rows.map(([key, value]) => toLogEntry(seqOfKey(key), value))
+    return await readFeed(this.#db$(), afterSeq, limit)
   }
 
-  /** Checks its arguments when called (not at the first `next()`), so mistakes show where they are made. */
   winners (options: WinnersOptions = {}): AsyncIterable<MessageState> {
-    const db = this.#db$()
-    const range = options.after === undefined
-      ? { gte: WINNERS_START, lt: WINNERS_END }
-      : { gt: winnerKey(checkUser(options.after.user), checkMessage(options.after.message)), lt: WINNERS_END }
-    return this.#iterateWinners(db, range)
-  }
-
-  async * #iterateWinners (db: Level<Buffer, Buffer>, range: { gt?: Buffer, gte?: Buffer, lt: Buffer }): AsyncIterable<MessageState> {
-    // Iterates in key order, a few entries at a time: memory stays bounded whatever the size.
-    for await (const [key, value] of db.iterator(range)) {
-      const { user, message } = pairOfKey(key)
-      const w = decodeWinner(value)
-      yield { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
-    }
+    return readWinners(this.#db$(), options)
   }
 
   async purge (olderThan: number): Promise<PurgeResult> {

@@ -1,0 +1,93 @@
+/**
+ * The store's read paths. Reads go straight to LevelDB (not through the write
+ * queue): each reads from a snapshot taken when it starts, so it sees whole
+ * batches only.
+ */
+import type { Level } from 'level'
+import { MAX_PAGE_ENTRIES } from '../limits.js'
+import { physicalMs } from '../hlc.js'
+import { checkMessage, checkUser } from '../validate.js'
+import type { LogEntry, MessageState } from '../types.js'
+import type { WinnersOptions } from './api.js'
+import { decodeFeed, decodeWinner } from './codec.js'
+import { FAMILY, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
+
+type Db = Level<Buffer, Buffer>
+
+const FEED_END = Buffer.of(FAMILY.feed + 1)
+const WINNERS_START = Buffer.of(FAMILY.winner)
+const WINNERS_END = Buffer.of(FAMILY.winner + 1)
+
+/** A page size: default and cap `MAX_PAGE_ENTRIES`. */
+export function checkLimit (limit: number | undefined): number {
+  if (limit === undefined) return MAX_PAGE_ENTRIES
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer')
+  return Math.min(limit, MAX_PAGE_ENTRIES)
+}
+
+export function checkSeq (seq: number, what: string): number {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError(`${what} must be a non-negative integer`)
+  return seq
+}
+
+function toLogEntry (seq: number, value: Buffer): LogEntry {
+  const r = decodeFeed(value)
+  const entry: LogEntry = { seq, user: r.user, message: r.message, status: r.status, origin: r.origin, ts: r.ts, originTime: physicalMs(r.ts), localTime: r.localTime }
+  if (r.from !== undefined) entry.from = r.from
+  return entry
+}
+
+function toState (user: string, message: string, value: Buffer): MessageState {
+  const w = decodeWinner(value)
+  return { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
+}
+
+export async function readUnread (db: Db, user: string, options: { after?: string, limit?: number }): Promise<string[]> {
+  checkUser(user)
+  const limit = checkLimit(options.limit)
+  const prefix = userPrefix(FAMILY.unread, user)
+  const gt = options.after === undefined ? prefix : unreadKey(user, checkMessage(options.after))
+  const keys = await db.keys({ gt, lt: prefixEnd(prefix), limit }).all()
+  return keys.map(key => readComponent(key, prefix.length).value)
+}
+
+export async function readWinner (db: Db, user: string, message: string): Promise<MessageState | undefined> {
+  const value = await db.get(winnerKey(checkUser(user), checkMessage(message)))
+  return value === undefined ? undefined : toState(user, message, value)
+}
+
+export async function readLog (db: Db, user: string, options: { after?: number, limit?: number }): Promise<LogEntry[]> {
+  checkUser(user)
+  const after = checkSeq(options.after ?? 0, 'after')
+  const limit = checkLimit(options.limit)
+  const prefix = userPrefix(FAMILY.log, user)
+  const keys = await db.keys({ gt: logKey(user, after), lt: prefixEnd(prefix), limit }).all()
+  const seqs = keys.map(seqOfKey)
+  const values = await db.getMany(seqs.map(feedKey))
+  const entries: LogEntry[] = []
+  // A purge between the two reads may have removed some entries: skip them, they are gone.
+  values.forEach((value, i) => { if (value !== undefined) entries.push(toLogEntry(seqs[i], value)) })
+  return entries
+}
+
+export async function readFeed (db: Db, afterSeq: number, limit: number): Promise<LogEntry[]> {
+  const gt = feedKey(checkSeq(afterSeq, 'afterSeq'))
+  const rows = await db.iterator({ gt, lt: FEED_END, limit: checkLimit(limit) }).all()
+  return rows.map(([key, value]) => toLogEntry(seqOfKey(key), value))
+}
+
+/** Checks its arguments when called (not at the first `next()`), so mistakes show where they are made. */
+export function readWinners (db: Db, options: WinnersOptions): AsyncIterable<MessageState> {
+  const range = options.after === undefined
+    ? { gte: WINNERS_START, lt: WINNERS_END }
+    : { gt: winnerKey(checkUser(options.after.user), checkMessage(options.after.message)), lt: WINNERS_END }
+  return iterateWinners(db, range)
+}
+
+async function * iterateWinners (db: Db, range: { gt?: Buffer, gte?: Buffer, lt: Buffer }): AsyncIterable<MessageState> {
+  // Iterates in key order, a few entries at a time: memory stays bounded whatever the size.
+  for await (const [key, value] of db.iterator(range)) {
+    const { user, message } = pairOfKey(key)
+    yield toState(user, message, value)
+  }
+}
