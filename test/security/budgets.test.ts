@@ -106,9 +106,11 @@ t.test('MAX_INBOUND_CONNECTIONS: that many sessions are admitted, one more gets 
 
 t.test('an address that faults too often is refused for a while, then admitted again; an honest session is untouched', async t => {
   const budget = { maxFaults: 3, backoffMinMs: 1_500 }
+  // Slow heartbeats: on a loaded machine a 100 ms one could drop the honest session, and
+  // b, sharing the refused address, could not come back until the refusal ends.
   const nodes = await startNodes(t, [
-    { id: 'a', peers: ['b', 'x'], opts: { budget } },
-    { id: 'b', peers: ['a'] }
+    { id: 'a', peers: ['b', 'x'], opts: { budget, heartbeatMs: 1_000 } },
+    { id: 'b', peers: ['a'], opts: { heartbeatMs: 1_000 } }
   ])
   const a = nodes.get('a') as TestNode
   const b = nodes.get('b') as TestNode
