@@ -30,8 +30,8 @@ t.before(async () => {
   // Both listeners time silent sockets out after HANDSHAKE_MS; the session between them
   // sits on one of the two listeners (whichever dial the pair kept).
   const nodes = await startNodes(t, [
-    { id: 'a', peers: ['b'], opts: { handshakeTimeoutMs: HANDSHAKE_MS, heartbeatMs: 200 } },
-    { id: 'b', peers: ['a'], opts: { handshakeTimeoutMs: HANDSHAKE_MS, heartbeatMs: 200 } }
+    { id: 'a', peers: ['b'], opts: { handshakeTimeoutMs: HANDSHAKE_MS, heartbeatMs: 1_000 } },
+    { id: 'b', peers: ['a'], opts: { handshakeTimeoutMs: HANDSHAKE_MS, heartbeatMs: 1_000 } }
   ])
   a = nodes.get('a') as TestNode
   b = nodes.get('b') as TestNode
