@@ -25,5 +25,7 @@ t.test(`short chaos schedule, seed ${seed}`, async t => {
   t.equal(result.check?.lost, 0, 'lost == 0')
   t.equal(result.check?.divergent, 0, 'divergent == 0')
   t.equal(result.check?.phantom, 0, 'no phantom winners')
-  t.ok(result.durationMs < 120_000, `the run took ${result.durationMs} ms`)
+  // Under 2 minutes on an idle 2-core machine; not asserted, because a loaded machine was seen
+  // taking 20 s to start one node process, and wall time is not what this test is about.
+  t.comment(`the run took ${result.durationMs} ms`)
 })
