@@ -1,4 +1,4 @@
-import { HLC_UNITS_PER_MS } from './limits.js'
+import { CLOCK_JUMP_MS, HLC_UNITS_PER_MS } from './limits.js'
 import { MarksyncError } from './errors.js'
 
 /**
@@ -9,6 +9,16 @@ import { MarksyncError } from './errors.js'
  * a plain number everywhere (storage keys, wire, precedence).
  */
 export type WallClock = () => number
+
+/** A step of the wall clock against the monotonic clock, as `HybridClock` saw and answered it. */
+export interface ClockStep {
+  /** Where the wall clock should have been (last reading plus monotonic time since), ms. */
+  fromMs: number
+  /** Where it is, ms. */
+  toMs: number
+  /** The stamping correction after the step, ms. */
+  correctionMs: number
+}
 
 export function physicalMs (ts: number): number {
   return Math.floor(ts / HLC_UNITS_PER_MS)
@@ -37,18 +47,61 @@ export interface HybridClockInit {
    * this clock (and every timestamp it issues afterwards) into the future.
    */
   maxDriftMs?: number
+  /**
+   * Monotonic clock in ms (default `performance.now`); `null` turns step detection off,
+   * for callers whose injected wall clock jumps on purpose (deterministic tests).
+   */
+  monotonicClock?: (() => number) | null
+  /** Called on every wall clock step larger than CLOCK_JUMP_MS. */
+  onStep?: (step: ClockStep) => void
 }
 
 export class HybridClock {
   #last: number
   readonly #wall: WallClock
   readonly #maxDriftMs: number
+  readonly #monotonic: (() => number) | null
+  readonly #onStep: ((step: ClockStep) => void) | undefined
   #correctionMs = 0
+  #anchorWall = 0
+  #anchorMono = 0
 
   constructor (init: HybridClockInit = {}) {
     this.#last = init.last ?? 0
     this.#wall = init.wallClock ?? Date.now
     this.#maxDriftMs = init.maxDriftMs ?? Infinity
+    this.#monotonic = init.monotonicClock === undefined ? () => performance.now() : init.monotonicClock
+    this.#onStep = init.onStep
+    if (this.#monotonic !== null) {
+      this.#anchorWall = this.#wall()
+      this.#anchorMono = this.#monotonic()
+    }
+  }
+
+  /**
+   * Reads the wall clock and answers a step against the monotonic clock at once, before
+   * anything is stamped with it. Only a step forward is compensated: a clock that leaps
+   * ahead would otherwise stamp changes into the future, and an HLC can never take such a
+   * stamp back (it wins every conflict until real time catches up). Stamping keeps to the
+   * old timeline until the peers confirm the new one (the replicator then resets the
+   * correction). A step back needs no compensation (the HLC never runs backwards), except
+   * that it first cancels a compensation still in force: the clock returning from a leap.
+   */
+  #read (): number {
+    const wall = this.#wall()
+    if (this.#monotonic === null) return wall
+    const mono = this.#monotonic()
+    const expected = this.#anchorWall + (mono - this.#anchorMono)
+    const step = wall - expected
+    // Re-anchor before telling anyone: a listener that reads the clock must not see the step twice.
+    this.#anchorWall = wall
+    this.#anchorMono = mono
+    if (Math.abs(step) > CLOCK_JUMP_MS) {
+      if (step > 0) this.#correctionMs -= step
+      else if (this.#correctionMs < 0) this.#correctionMs = Math.min(0, this.#correctionMs - step)
+      this.#onStep?.({ fromMs: Math.round(expected), toMs: wall, correctionMs: this.#correctionMs })
+    }
+    return wall
   }
 
   /** The last timestamp issued or received. */
@@ -58,7 +111,7 @@ export class HybridClock {
 
   /** Wall clock reading in ms (the injected source, uncorrected). */
   wallTime (): number {
-    return this.#wall()
+    return this.#read()
   }
 
   /** The correction currently added to the wall clock when stamping local events, in ms. */
@@ -69,7 +122,8 @@ export class HybridClock {
   /**
    * Stamp local events with `wall + ms` from now on. The replicator sets this when the
    * peers agree that this node's wall clock is off, so that a bad clock does not stamp
-   * changes into the future; 0 puts the raw wall clock back.
+   * changes into the future; 0 puts the raw wall clock back. A detected step of the wall
+   * clock changes it too (see `#read`).
    */
   setCorrection (ms: number): void {
     this.#correctionMs = ms
@@ -77,13 +131,14 @@ export class HybridClock {
 
   /** A timestamp for a local event: greater than every timestamp seen so far. */
   now (): number {
-    this.#last = Math.max(this.#last + 1, packTimestamp(Math.round(this.#wall() + this.#correctionMs)))
+    const wall = this.#read()
+    this.#last = Math.max(this.#last + 1, packTimestamp(Math.round(wall + this.#correctionMs)))
     return this.#last
   }
 
-  /** Throws `CLOCK_SKEW` if `ts` is further ahead of our wall clock than allowed. */
+  /** Throws `CLOCK_SKEW` if `ts` is further ahead of our (corrected) wall clock than allowed. */
   check (ts: number): void {
-    const lead = physicalMs(ts) - this.#wall()
+    const lead = physicalMs(ts) - (this.#read() + this.#correctionMs)
     if (lead > this.#maxDriftMs) {
       throw new MarksyncError('CLOCK_SKEW', `timestamp is ${lead} ms ahead of this node's clock (limit ${this.#maxDriftMs} ms)`)
     }

@@ -124,7 +124,10 @@ export const MAX_SESSION_BUFFERED_BYTES = 16 * 1024 * 1024
  * upgrade request within the handshake timeout is closed.
  */
 export const MAX_INBOUND_SOCKETS = 128
-/** A wall clock step larger than this against the monotonic clock counts as a clock jump, in ms. */
+/**
+ * A wall clock step larger than this against the monotonic clock, either way, counts as a clock
+ * jump, in ms; a step forward is compensated in the stamping correction (src/hlc.ts).
+ */
 export const CLOCK_JUMP_MS = 1_000
 /**
  * Changes remembered by identity after they were entered, so a copy arriving over a second
@@ -136,8 +139,6 @@ export const RECENT_CHANGES = 65_536
 export const MAX_GROUP_COMMIT_ENTRIES = 20_000
 /** Feed entries the store deletes per purge batch, so a purge holds bounded memory and lets writes in between. */
 export const PURGE_CHUNK_ENTRIES = 1_000
-/** A wall clock reading lower than the previous one by more than this, in ms, is reported as a clock jump. */
-export const CLOCK_JUMP_TOLERANCE_MS = 10
 /** Winners the store keeps in memory (least recently used out), so most writes need no read first. About 200 bytes each. */
 export const WINNER_CACHE_ENTRIES = 100_000
 /** Per-user unread counts the store keeps in memory (least recently used out). */

@@ -24,14 +24,16 @@ export function median (values: readonly number[]): number {
  * Self-correction rule (docs/protocol.md "Clock skew"): with at least two connected
  * peers of which a strict majority are off by more than `maxSkewMs`, and those offsets
  * agree with each other within `maxSkewMs`, this node's clock is the odd one out: the
- * correction is their median. With no skewed majority it is 0 (the clock agrees).
+ * correction is their median. With at least one peer and no skewed majority it is 0
+ * (the peers confirm the clock, also after a step the clock itself compensated).
  * Undefined means "not enough evidence either way, keep the current correction":
- * fewer than two peers, or a skewed majority whose offsets disagree.
+ * no peers, one skewed peer, or a skewed majority whose offsets disagree.
  */
 export function correctionFor (offsets: readonly number[], maxSkewMs: number): number | undefined {
-  if (offsets.length < 2) return undefined
+  if (offsets.length === 0) return undefined
   const off = offsets.filter(o => Math.abs(o) > maxSkewMs)
   if (off.length * 2 <= offsets.length) return 0
+  if (offsets.length < 2) return undefined
   if (Math.max(...off) - Math.min(...off) > maxSkewMs) return undefined
   return median(off)
 }

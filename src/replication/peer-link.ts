@@ -165,6 +165,13 @@ export class PeerLink {
 
   // ---- clock skew --------------------------------------------------------------------
 
+  /** This node's wall clock stepped by `stepMs`: the peer's offset to it moves the other way. */
+  shiftOffset (stepMs: number): void {
+    if (this.offsetMs === null) return
+    this.offsetMs -= stepMs
+    this.evaluateClock()
+  }
+
   onSample (sample: ClockSample): void {
     this.offsetMs = sample.offsetMs
     this.evaluateClock()

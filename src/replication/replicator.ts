@@ -16,7 +16,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
-  CLOCK_JUMP_MS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
+  DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, RECENT_CHANGES, MAX_FRAME_BYTES, MAX_INBOUND_SOCKETS, MAX_WINDOW
 } from '../limits.js'
 import { checkNodeId } from '../validate.js'
@@ -57,14 +57,19 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   #stopped = false
   #ticker: NodeJS.Timeout | undefined
   #pushTimer: NodeJS.Timeout | undefined
-  #lastWall = 0
-  #lastMono = 0
   readonly #recent = new RecentChanges(RECENT_CHANGES)
   readonly #onEntered = (entries: LogEntry[]): void => {
     for (const e of entries) this.#recent.add(e)
     this.#schedulePush()
   }
-  readonly #onClockJump = (jump: { fromMs: number, toMs: number }): void => { this.emit('clock-jump', jump) }
+  readonly #onClockJump = (jump: { fromMs: number, toMs: number }): void => {
+    // Offsets measured before the step are off by exactly the step: shift them rather than
+    // let a stale sample undo the clock's compensation (or flip a peer's skew flag) until
+    // the next heartbeat measures again.
+    const step = jump.toMs - jump.fromMs
+    for (const link of this.#links.values()) link.shiftOffset(step)
+    this.emit('clock-jump', jump)
+  }
 
   constructor (options: ReplicatorOptions) {
     super()
@@ -125,8 +130,6 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     await this.#listen()
     this.#o.store.on('entered', this.#onEntered)
     this.#o.store.on('clock-jump', this.#onClockJump)
-    this.#lastWall = this.#o.store.clock.wallTime()
-    this.#lastMono = performance.now()
     this.#ticker = setInterval(() => this.#tick(), this.#o.heartbeatMs)
     for (const link of this.#links.values()) this.#dial(link)
   }
@@ -352,15 +355,10 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   #tick (): void {
     for (const s of this.#sessions) s.tick()
     for (const link of this.#links.values()) link.evaluateClock()
+    // Reading the clock lets it notice a step of this node's wall clock even while idle
+    // (the store reports it as 'clock-jump', re-emitted above), before the correction.
+    this.#o.store.clock.wallTime()
     this.#correctClock()
-    // This node's own wall clock against the monotonic clock: a forward step is a jump
-    // (backward steps are reported by the store, which sees them when it stamps).
-    const wall = this.#o.store.clock.wallTime()
-    const mono = performance.now()
-    const expected = this.#lastWall + (mono - this.#lastMono)
-    if (wall - expected > CLOCK_JUMP_MS) this.emit('clock-jump', { fromMs: Math.round(expected), toMs: wall })
-    this.#lastWall = wall
-    this.#lastMono = mono
   }
 
   /** Self-correction (docs/protocol.md "Clock skew"). */

@@ -17,6 +17,11 @@ export interface StoreOptions {
   maxClockSkewMs?: number
   /** Wall clock source, injectable for tests. Default `Date.now`. */
   wallClock?: WallClock
+  /**
+   * Monotonic clock in ms against which wall clock steps are detected (default
+   * `performance.now`); `null` turns detection off for a test clock that jumps on purpose.
+   */
+  monotonicClock?: (() => number) | null
 }
 
 export interface PageOptions {
@@ -42,7 +47,9 @@ export interface WinnersOptions {
  * The node's durable state. Events:
  * - `'entered' (entries: LogEntry[])` after every committed write that entered entries
  *   (local marks and remote changes), in seq order. The replicator listens to push soon.
- * - `'clock-jump' ({ fromMs, toMs })` when the wall clock was seen moving backwards (wall clock readings in ms).
+ * - `'clock-jump' ({ fromMs, toMs, correctionMs })` when the wall clock stepped by more than
+ *   CLOCK_JUMP_MS against the monotonic clock, either way (see HybridClock: a step forward is
+ *   compensated in the stamping correction until the peers confirm it).
  */
 export interface StatusStore extends EventEmitter {
   readonly nodeId: string

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events'
 import type { Level } from 'level'
 import {
-  CLOCK_JUMP_TOLERANCE_MS, DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
   COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, PURGE_CHUNK_ENTRIES,
   WINNER_CACHE_ENTRIES
 } from '../limits.js'
@@ -67,6 +67,7 @@ export class Store extends EventEmitter implements StatusStore {
   readonly #retentionMs: number
   readonly #maxClockSkewMs: number
   readonly #wallClock: WallClock
+  readonly #monotonicClock: (() => number) | null | undefined
   readonly #queue = new WriteQueue<Job>(async jobs => await this.#runGroup(jobs), MAX_GROUP_COMMIT_ENTRIES)
   readonly #caches: StoreCaches = { winners: new BoundedCache(WINNER_CACHE_ENTRIES), counts: new BoundedCache(COUNT_CACHE_ENTRIES) }
   #db: Level<Buffer, Buffer> | null = null
@@ -75,7 +76,6 @@ export class Store extends EventEmitter implements StatusStore {
   #lastSeq = 0
   #oldestSeq = 1
   #persistedHlc = 0
-  #lastWall = -Infinity
 
   constructor (options: StoreOptions) {
     super()
@@ -87,7 +87,8 @@ export class Store extends EventEmitter implements StatusStore {
     this.#retentionMs = checkDuration(options.retentionMs ?? DEFAULT_LOG_RETENTION_MS, 'retentionMs')
     this.#maxClockSkewMs = checkDuration(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 'maxClockSkewMs')
     this.#wallClock = options.wallClock ?? Date.now
-    this.#clock = new HybridClock({ wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+    this.#monotonicClock = options.monotonicClock
+    this.#clock = this.#newClock(0)
   }
 
   get lastSeq (): number { return this.#lastSeq }
@@ -103,7 +104,7 @@ export class Store extends EventEmitter implements StatusStore {
       this.#lastSeq = lastSeq
       this.#persistedHlc = lastHlc
       // Resume after the last persisted timestamp, so the clock never runs backwards across a restart.
-      const clock = new HybridClock({ last: lastHlc, wallClock: this.#wallClock, maxDriftMs: this.#maxClockSkewMs })
+      const clock = this.#newClock(lastHlc)
       clock.setCorrection(this.#clock.correctionMs)
       this.#clock = clock
       const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
@@ -273,12 +274,20 @@ export class Store extends EventEmitter implements StatusStore {
     })
   }
 
-  /** One wall clock reading per batch; reports the clock going backwards. */
+  /** The clock reports its wall clock's steps (either way) as 'clock-jump'. */
+  #newClock (last: number): HybridClock {
+    return new HybridClock({
+      last,
+      wallClock: this.#wallClock,
+      maxDriftMs: this.#maxClockSkewMs,
+      monotonicClock: this.#monotonicClock,
+      onStep: step => { this.#emitSafely('clock-jump', step) }
+    })
+  }
+
+  /** One wall clock reading per batch (through the clock, which notices steps). */
   #readWall (): number {
-    const now = this.#wallClock()
-    if (now < this.#lastWall - CLOCK_JUMP_TOLERANCE_MS) this.#emitSafely('clock-jump', { fromMs: this.#lastWall, toMs: now })
-    this.#lastWall = now
-    return now
+    return this.#clock.wallTime()
   }
 
   async #runGroup (jobs: Job[]): Promise<void> {
