@@ -81,6 +81,8 @@ export class Session {
   #helloTime = 0
   #welcomeTime = 0
   #lastHeard = performance.now()
+  /** Heartbeats since a frame last arrived: counted in ticks, so a stall of our own event loop (frames waiting unread in the socket) is not taken for a silent peer. */
+  #silentTicks = 0
   #handshakeTimer: NodeJS.Timeout | undefined
   #killTimer: NodeJS.Timeout | undefined
   readonly #closeWaiters: Array<() => void> = []
@@ -168,7 +170,7 @@ export class Session {
   tick (): void {
     if (this.#state !== 'established') return
     const silentMs = performance.now() - this.#lastHeard
-    if (silentMs > this.#init.heartbeatMs * HEARTBEAT_MISSES) {
+    if (++this.#silentTicks > HEARTBEAT_MISSES && silentMs > this.#init.heartbeatMs * HEARTBEAT_MISSES) {
       this.terminate('HEARTBEAT_TIMEOUT', `nothing heard for ${Math.round(silentMs)} ms`)
       return
     }
@@ -217,6 +219,7 @@ export class Session {
   #onMessage (data: Buffer, isBinary: boolean): void {
     if (this.#state !== 'handshake' && this.#state !== 'established') return
     this.#lastHeard = performance.now()
+    this.#silentTicks = 0
     this.bytesReceived += data.length
     if (!isBinary) {
       this.fail('INVALID_FRAME', 'text messages are not part of the protocol')
