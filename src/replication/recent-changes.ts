@@ -9,12 +9,16 @@ import type { Change } from '../types.js'
  */
 export class RecentChanges {
   readonly #keys = new Set<string>()
+  /** The same keys in insertion order, as a ring: the slot to overwrite next is the oldest. */
+  readonly #ring: Array<string | undefined>
+  #next = 0
   /** Changes handed to the store and not committed yet, with the apply that carries them. */
   readonly #pending = new Map<string, Promise<unknown>>()
   readonly #capacity: number
 
   constructor (capacity: number) {
-    this.#capacity = capacity
+    this.#capacity = Math.max(0, Math.floor(capacity))
+    this.#ring = new Array<string | undefined>(this.#capacity)
   }
 
   static key (c: Change): string {
@@ -27,14 +31,12 @@ export class RecentChanges {
   }
 
   addKey (key: string): void {
-    if (this.#capacity <= 0) return
-    this.#keys.delete(key)
+    if (this.#capacity === 0 || this.#keys.has(key)) return
+    const oldest = this.#ring[this.#next]
+    if (oldest !== undefined) this.#keys.delete(oldest)
+    this.#ring[this.#next] = key
     this.#keys.add(key)
-    if (this.#keys.size > this.#capacity) {
-      // Sets iterate in insertion order: the first key is the oldest.
-      const oldest = this.#keys.values().next().value as string
-      this.#keys.delete(oldest)
-    }
+    this.#next = (this.#next + 1) % this.#capacity
   }
 
   has (c: Change): boolean {
