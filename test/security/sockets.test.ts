@@ -75,7 +75,14 @@ t.test('MAX_INBOUND_SOCKETS: that many sockets are held, one more is dropped at 
   // The server takes connections in order: having dropped the extra one, it has seen every held one.
   t.equal(held.filter(s => s.closed()).length, 0, `${MAX_INBOUND_SOCKETS} raw sockets held`)
   held.pop()?.socket.destroy()
-  const again = await waitFor(async () => { const s = await open(c.port); await new Promise(resolve => setTimeout(resolve, 100)); if (!s.closed()) return s; return undefined }, { timeoutMs: 3_000, what: 'a place to free up' })
-  t.notOk(again.closed(), 'a socket is accepted again once one has gone')
-  held.push(again)
+  // Accepted or dropped shows positively: an accepted socket answers a plain request with 426,
+  // a dropped one closes without a byte. Retry until the server has seen the freed place.
+  const again = await waitFor(async () => {
+    const s = await open(c.port)
+    held.push(s)
+    s.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await waitFor(() => s.data() !== '' || s.closed(), { timeoutMs: 2_000, what: 'an answer or a close' })
+    return s.data() !== '' ? s : undefined
+  }, { timeoutMs: 3_000, what: 'a place to free up' })
+  t.match(again.data(), /^HTTP\/1\.1 426 /, 'a socket is accepted again once one has gone')
 })
