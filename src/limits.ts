@@ -143,3 +143,8 @@ export const PURGE_CHUNK_ENTRIES = 1_000
 export const WINNER_CACHE_ENTRIES = 100_000
 /** Per-user unread counts the store keeps in memory (least recently used out). */
 export const COUNT_CACHE_ENTRIES = 100_000
+
+// --- Node-wide change feed, `GET /v1/changes` (docs/operations.md cites these names) ---
+
+/** Longest a `GET /v1/changes?wait=` long-poll holds the request when nothing is new, in ms. */
+export const MAX_CHANGES_WAIT_MS = 25_000

@@ -5,6 +5,7 @@ import type { PurgeResult, StatusStore } from '../store/api.js'
 import type { LocalChange, MessageState } from '../types.js'
 import { checkLocalChange, checkMessage, checkUser } from '../validate.js'
 import { isMarksyncError } from '../errors.js'
+import { parseChangesQuery, readChanges } from './change-feed.js'
 import { HttpError } from './http-error.js'
 import { Router } from './router.js'
 
@@ -19,6 +20,8 @@ export interface ApiBackend {
   purge: () => Promise<PurgeResult>
   /** Prometheus text; absent means 404 on /metrics. */
   metrics?: () => Promise<{ contentType: string, body: string }>
+  /** The mail server bridge's status, shown in /v1/status when the node runs one. */
+  bridge?: () => unknown
 }
 
 export interface RequestContext {
@@ -26,6 +29,8 @@ export interface RequestContext {
   query: URLSearchParams
   /** The JSON body, read within the body limit. */
   body: () => Promise<unknown>
+  /** Aborted when the client goes away or the server stops (ends long-polls). */
+  signal?: AbortSignal
 }
 
 /** A raw reply (not JSON), for /metrics. */
@@ -78,6 +83,8 @@ export function buildRouter (): Router<RequestContext> {
     // mark() resolves only once the entries are durable (per the durability setting).
     return { entries: await backend.store.mark(changes) }
   })
+
+  router.add('GET', '/v1/changes', async ({ backend, query, signal }) => await readChanges(backend.store, parseChangesQuery(query), signal))
 
   router.add('GET', '/v1/users/:user/unread', async ({ backend, query }, params) => {
     const user = checkUser(params.user)
@@ -147,7 +154,8 @@ export function buildRouter (): Router<RequestContext> {
       clockCorrectionMs: store.clock.correctionMs,
       durability: store.durability,
       retentionMs: backend.retentionMs,
-      peers: backend.peers()
+      peers: backend.peers(),
+      ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {})
     }
   })
 

@@ -40,6 +40,7 @@ export class ApiServer {
   #inFlight = 0
   #stopping = false
   #idle: (() => void) | undefined
+  readonly #stopped = new AbortController()
 
   constructor (options: ApiServerOptions) {
     this.#options = options
@@ -88,6 +89,7 @@ export class ApiServer {
     if (server === undefined) return
     this.#server = undefined
     this.#stopping = true
+    this.#stopped.abort()
     const closed = new Promise<void>(resolve => server.close(() => resolve()))
     server.closeIdleConnections()
     if (this.#inFlight > 0) {
@@ -128,7 +130,10 @@ export class ApiServer {
       }
       const maxBytes = this.#options.maxBodyBytes ?? MAX_API_BODY_BYTES
       const timeoutMs = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
-      const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs) }
+      const gone = new AbortController()
+      res.once('close', () => gone.abort())
+      const signal = AbortSignal.any([gone.signal, this.#stopped.signal])
+      const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs), signal }
       const result = await match.handler(ctx, match.params)
       if (result instanceof RawReply) this.#send(res, 200, result.body, result.contentType)
       else this.#send(res, 200, JSON.stringify(result), 'application/json')
