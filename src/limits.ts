@@ -51,6 +51,8 @@ export const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000
 export const MIN_SECRET_BYTES = 16
 /** Largest mesh file read, in bytes. */
 export const MAX_MESH_FILE_BYTES = 1_048_576
+/** Most ids in the mesh file's `retired` list (hosts retired from the mesh). */
+export const MAX_RETIRED_NODES = 1_000
 /** How often the test-only clock offset file is re-read at most, in ms. */
 export const TEST_CLOCK_REREAD_MS = 50
 /** How long a CLI client command waits for the API, in ms. */

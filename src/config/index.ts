@@ -3,5 +3,6 @@ export { parseAddress, formatAddress, parsePeerUrl, DEFAULT_API_HOST, type Addre
 export { Problems, formatPath, type Problem } from './problems.js'
 export { DEFAULT_SETTINGS, SETTING_KEYS, type Settings, type SecretRef } from './settings.js'
 export { parseMesh, peersOf, type Mesh, type MeshNode, type Link } from './mesh.js'
+export { parseRetired, membersOf } from './retired.js'
 export { readNodeResources, type Env, type NodeResources } from './resources.js'
 export { loadMeshFile, checkMeshFile, loadNodeConfig, ConfigError, type NodeConfig } from './load.js'

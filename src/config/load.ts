@@ -42,13 +42,13 @@ export function loadMeshFile (file: string): { mesh: Mesh, problems: Problems } 
     if (size > MAX_MESH_FILE_BYTES) {
       const problems = new Problems()
       problems.add([], `file is ${size} bytes; at most ${MAX_MESH_FILE_BYTES} are read`)
-      return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
+      return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }, problems }
     }
     text = readFileSync(absolute, 'utf8')
   } catch (err) {
     const problems = new Problems()
     problems.add([], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
+    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }, problems }
   }
   let raw: unknown
   try {
@@ -56,7 +56,7 @@ export function loadMeshFile (file: string): { mesh: Mesh, problems: Problems } 
   } catch (err) {
     const problems = new Problems()
     problems.add([], `invalid JSON: ${(err as Error).message}`)
-    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }, problems }
+    return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }, problems }
   }
   return parseMesh(raw, dir, absolute)
 }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { checkNodeId } from '../validate.js'
 import { parseAddress, parsePeerUrl, type Address } from './address.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
+import { parseRetired } from './retired.js'
 import { mergeSettings, parseSecretRef, parseSettings, type SecretRef, type Settings } from './settings.js'
 
 /** One node of the mesh, with paths resolved against the mesh file's directory. */
@@ -43,11 +44,13 @@ export interface Mesh {
   tlsCa?: string
   links: Link[]
   nodes: MeshNode[]
+  /** Ids of hosts retired from the mesh: no links, but their changes stay valid (retired.ts). */
+  retired: string[]
   /** Directory that relative paths resolve against. */
   dir: string
 }
 
-const TOP_KEYS = ['cluster', 'secret', 'acceptSecrets', 'links', 'tls', 'settings', 'nodes'] as const
+const TOP_KEYS = ['cluster', 'secret', 'acceptSecrets', 'links', 'tls', 'settings', 'nodes', 'retired'] as const
 /** Most extra secrets accepted during a rotation. */
 export const MAX_ACCEPT_SECRETS = 4
 const NODE_KEYS = ['id', 'peerUrl', 'api', 'dataDir', 'listen', 'settings', 'tls'] as const
@@ -209,7 +212,7 @@ function checkCollisions (nodes: Array<{ node: MeshNode, index: number }>, probl
 /** Validates a parsed mesh file; `problems` collects everything wrong, with JSON paths. */
 export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, problems: Problems } {
   const problems = new Problems()
-  const mesh: Mesh = { file, dir, cluster: '', acceptSecrets: [], links: [], nodes: [] }
+  const mesh: Mesh = { file, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }
   if (!isObject(raw)) {
     problems.add([], 'the mesh file must hold a JSON object')
     return { mesh, problems }
@@ -256,6 +259,7 @@ export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, 
   checkCollisions(parsed, problems)
   mesh.nodes = parsed.map(p => p.node)
   mesh.links = parseLinks(raw.links, ids, problems)
+  mesh.retired = parseRetired(raw.retired, ids, problems)
   return { mesh, problems }
 }
 

@@ -8,7 +8,7 @@ export function configCheck (args: { file: string, node?: string, json?: boolean
   const options = args.node === undefined ? {} : { nodeId: args.node }
   const { mesh, problems } = checkMeshFile(args.file, options)
   if (args.json === true) {
-    io.out(JSON.stringify({ ok: problems.ok, problems: problems.list, cluster: mesh.cluster, nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes) }, null, 2))
+    io.out(JSON.stringify({ ok: problems.ok, problems: problems.list, cluster: mesh.cluster, nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), retired: mesh.retired }, null, 2))
     return problems.ok ? 0 : 1
   }
   if (!problems.ok) {
@@ -23,6 +23,7 @@ export function configCheck (args: { file: string, node?: string, json?: boolean
     lines.push(`  ${node.id}: peer ${node.peerUrl}, listen ${formatAddress(node.listen)}, api ${formatAddress(node.api)}, data ${node.dataDir}`)
     lines.push(`     peers ${peers.join(', ') || '(none)'}; durability ${s.durability}, retention ${formatDuration(s.retentionMs)}, purge every ${s.purgeIntervalMs === 0 ? 'never' : formatDuration(s.purgeIntervalMs)}, max skew ${formatDuration(s.maxClockSkewMs)}, heartbeat ${formatDuration(s.heartbeatMs)}`)
   }
+  if (mesh.retired.length > 0) lines.push(`  retired (no links; their changes stay valid): ${mesh.retired.join(', ')}`)
   io.out(lines.join('\n'))
   return 0
 }
