@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'BATCH_TOO_LARGE'
   | 'CLOCK_SKEW'
   | 'DATA_DIR_LOCKED'
+  | 'DATA_DIR_UNUSABLE'
   | 'STORE_NOT_OPEN'
   | 'STORE_VERSION'
   | 'NODE_ID_MISMATCH'
@@ -65,4 +66,13 @@ export class MarksyncError extends Error {
 
 export function isMarksyncError (err: unknown, code?: ErrorCode): err is MarksyncError {
   return err instanceof MarksyncError && (code === undefined || err.code === code)
+}
+
+/** The first operating-system error (`EACCES`, `ENOTDIR`...) in `err`'s cause chain. */
+export function errnoCause (err: unknown): NodeJS.ErrnoException | undefined {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e as NodeJS.ErrnoException
+  }
+  return undefined
 }

@@ -2,7 +2,7 @@ import { pino, type DestinationStream, type Logger } from 'pino'
 
 /**
  * The daemon's one logger: JSON lines on stdout, one per event that matters, each
- * with an `event` field (started, ready, peer-connected, purge, stop...; the list is
+ * with an `event` field (starting, ready, peer-connected, purge, stop...; the list is
  * in docs/operations.md "Log events") so tools can match on it instead of on prose.
  * Libraries (store, replicator) emit events; only the daemon logs them.
  */

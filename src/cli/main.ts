@@ -35,7 +35,7 @@ export async function main (argv: string[], io: Io = processIo): Promise<number>
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'mesh file (JSON)' })
       .option('node', { alias: 'n', type: 'string', demandOption: true, describe: 'which node of the mesh file this is' })
       .example('$0 start --config /etc/marksync/mesh.json --node mx1', 'run node mx1; logs JSON lines to stdout; SIGTERM stops it cleanly')
-      .epilogue('Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 invalid mesh file or usage, 3 data directory locked by another process, 4 data directory of another node or a newer format. Environment: MARKSYNC_LOG_LEVEL (default info); MARKSYNC_TEST_CLOCK_OFFSET_FILE is for tests only. See docs/operations.md.'),
+      .epilogue('Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 invalid mesh file or usage, 3 data directory locked by another process, 4 data directory of another node or a newer format, 5 data directory cannot be opened (permissions, a file). Environment: MARKSYNC_LOG_LEVEL (default info); MARKSYNC_TEST_CLOCK_OFFSET_FILE is for tests only. See docs/operations.md.'),
     // Loaded on demand: the client commands start faster without the store, replicator and metrics.
     run(async args => await (await import('../daemon/run.js')).runDaemon({ configFile: args.config, nodeId: args.node })))
     .command('mark <user> <messages..>', 'set the status of one or more messages of a user', y => targetOptions(y

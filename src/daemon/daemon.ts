@@ -17,6 +17,7 @@ import { Store } from '../store/index.js'
 import type { PurgeResult } from '../store/api.js'
 import type { LogEntry } from '../types.js'
 import { Purger } from './purger.js'
+import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 
 /** Where the daemon gets its replicator; tests may run a node without one. */
 export type ReplicatorFactory = (options: ReplicatorOptions) => ReplicatorApi
@@ -58,7 +59,8 @@ export class Daemon {
   async start (): Promise<void> {
     const { config, logger: log } = this.#options
     const { node, mesh } = config
-    log.info({ event: 'started', cluster: mesh.cluster, dataDir: node.dataDir, peers: config.peers.map(p => p.id), durability: node.settings.durability }, 'starting')
+    // "starting", not "started": a start that then fails must not look like one that worked ("ready" is the success).
+    log.info({ event: 'starting', cluster: mesh.cluster, dataDir: node.dataDir, peers: config.peers.map(p => p.id), durability: node.settings.durability }, 'starting')
     try {
       await this.#startStore()
       this.#startReplicator()
@@ -90,7 +92,7 @@ export class Daemon {
     }
     if (this.#options.wallClock !== undefined) options.wallClock = this.#options.wallClock
     const store = new Store(options)
-    await store.open()
+    await openStore(store, node.dataDir)
     this.#store = store
     this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs })
     this.#on(store, 'entered', (entries: LogEntry[]) => this.#metrics?.entered(entries))
@@ -203,5 +205,30 @@ export class Daemon {
     } catch (err) {
       this.#log.error({ event: 'stop-failed', component, err }, `stopping the ${component} failed`)
     }
+  }
+}
+
+const ERRNO_HINTS: Record<string, string> = {
+  EACCES: 'permission denied: the user running marksync cannot create or write it',
+  EPERM: 'operation not permitted for the user running marksync',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'the path exists and is not a directory',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device'
+}
+
+/**
+ * Opens the store; an operating-system failure (the directory cannot be created, read or
+ * written) becomes `DATA_DIR_UNUSABLE` with the cause and the path, which no restart fixes.
+ */
+async function openStore (store: Store, dataDir: string): Promise<void> {
+  try {
+    await store.open()
+  } catch (err) {
+    const cause = errnoCause(err)
+    if (isMarksyncError(err) || cause === undefined) throw err
+    const code = cause.code as string
+    const hint = ERRNO_HINTS[code] ?? cause.message
+    throw new MarksyncError('DATA_DIR_UNUSABLE', `data directory ${dataDir} cannot be opened: ${hint} (${code}${cause.path !== undefined ? ` on ${cause.path}` : ''})`, { cause: err })
   }
 }

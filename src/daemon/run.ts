@@ -1,4 +1,5 @@
-import { ConfigError, loadNodeConfig } from '../config/load.js'
+import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/load.js'
+import { formatAddress } from '../config/address.js'
 import { isMarksyncError } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
 import { Daemon } from './daemon.js'
@@ -63,7 +64,7 @@ export async function runDaemon (options: RunOptions): Promise<number> {
     try {
       await daemon.start()
     } catch (err) {
-      return startFailure(err, config.node.dataDir, log, errorOut)
+      return startFailure(err, config, log, errorOut)
     }
     const name = await signal
     await daemon.stop(name)
@@ -76,8 +77,9 @@ export async function runDaemon (options: RunOptions): Promise<number> {
   }
 }
 
-function startFailure (err: unknown, dataDir: string, log: Logger, errorOut: (line: string) => void): number {
+function startFailure (err: unknown, config: NodeConfig, log: Logger, errorOut: (line: string) => void): number {
   const code = isMarksyncError(err) ? err.code : (err as NodeJS.ErrnoException).code
+  const dataDir = config.node.dataDir
   log.error({ event: 'start-failed', code, err }, 'start failed')
   if (code === 'DATA_DIR_LOCKED') {
     errorOut(`marksync: data directory ${dataDir} is locked: another marksync process is using it (DATA_DIR_LOCKED)`)
@@ -87,10 +89,23 @@ function startFailure (err: unknown, dataDir: string, log: Logger, errorOut: (li
     errorOut(`marksync: data directory ${dataDir} cannot be used: ${(err as Error).message} (${code})`)
     return EXIT.DATA_DIR_MISMATCH
   }
+  if (code === 'DATA_DIR_UNUSABLE') {
+    errorOut(`marksync: ${(err as Error).message}; fix the directory or "dataDir" of node ${config.node.id} (DATA_DIR_UNUSABLE)`)
+    return EXIT.DATA_DIR_UNUSABLE
+  }
   if (code === 'EADDRINUSE') {
-    errorOut(`marksync: address in use: ${(err as Error).message} (EADDRINUSE)`)
+    errorOut(`marksync: ${addressInUse(err as NodeJS.ErrnoException & { port?: number }, config)} (EADDRINUSE)`)
     return EXIT.FAILURE
   }
   errorOut(`marksync: start failed: ${(err as Error).message}${code !== undefined ? ` (${String(code)})` : ''}`)
   return EXIT.FAILURE
+}
+
+/** Which of the node's two listening addresses is taken, and which key of the mesh file sets it. */
+function addressInUse (err: NodeJS.ErrnoException & { port?: number, address?: string }, config: NodeConfig): string {
+  const { api, listen, id } = config.node
+  const which = err.port === api.port && err.address === api.host
+    ? { what: 'API address', address: formatAddress(api), key: '"api"' }
+    : { what: 'peer address', address: formatAddress(listen), key: '"listen" (or the port of "peerUrl")' }
+  return `the ${which.what} ${which.address} of node ${id} is already in use by another process: stop it, or change ${which.key} of node ${id} in the mesh file`
 }

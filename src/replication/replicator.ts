@@ -187,6 +187,9 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     http.requestTimeout = this.#o.handshakeTimeoutMs
     this.#http = http
     this.#server = new WebSocketServer({ ...wsOptions, server: http })
+    // ws re-emits the HTTP server's errors (EADDRINUSE) on itself: without a listener that is
+    // an uncaught crash instead of the rejected listen below.
+    this.#server.on('error', () => {})
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
       http.listen(port, host, () => { http.off('error', reject); resolve() })
@@ -194,7 +197,6 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     http.on('error', () => {})
     const address = http.address()
     this.#port = typeof address === 'object' && address !== null ? address.port : port
-    this.#server.on('error', () => {}) // after listening: per-connection errors surface on the sockets
     this.#server.on('connection', (ws, req) => {
       if (this.#stopped) {
         ws.terminate()

@@ -67,7 +67,7 @@ t.test('a failed start (API port taken) releases the data directory', async tt =
   const errors: string[] = []
   const code = await runDaemon({ configFile: mesh.file, nodeId: 'a', env: {}, errorOut: l => errors.push(l), logger: memoryLogger('a').logger })
   tt.equal(code, EXIT.FAILURE)
-  tt.match(errors.join('\n'), /address in use.*EADDRINUSE/)
+  tt.match(errors.join('\n'), /the API address 127\.0\.0\.1:\d+ of node a is already in use.*EADDRINUSE/)
   // The store of the failed start was closed: it opens again at once.
   const store = new Store({ location: join(dir, 'data', 'other'), nodeId: 'a' })
   await store.open()
