@@ -150,3 +150,14 @@ export const COUNT_CACHE_ENTRIES = 100_000
 
 /** Longest a `GET /v1/changes?wait=` long-poll holds the request when nothing is new, in ms. */
 export const MAX_CHANGES_WAIT_MS = 25_000
+
+// --- Status page and admin routes (docs/operations.md cites these names) ---
+
+/** How often the daemon samples its counters for the throughput figures of /v1/status, in ms. */
+export const RATE_SAMPLE_MS = 1_000
+/** Span the throughput figures of /v1/status average over, in ms. */
+export const RATE_WINDOW_MS = 60_000
+/** Origins (node ids) the status keeps "last seen" figures for; more are not tracked. */
+export const MAX_TRACKED_ORIGINS = 1_024
+/** How often the status page fetches /v1/status, in ms. */
+export const STATUS_PAGE_REFRESH_MS = 2_000

@@ -1,5 +1,4 @@
 import { DEFAULT_API_PAGE, MAX_API_CHANGES, MAX_API_PAGE } from '../limits.js'
-import { physicalMs } from '../hlc.js'
 import type { PeerStatus } from '../replication/api.js'
 import type { PurgeResult, StatusStore } from '../store/api.js'
 import type { LocalChange, MessageState } from '../types.js'
@@ -8,6 +7,8 @@ import { isMarksyncError } from '../errors.js'
 import { parseChangesQuery, readChanges } from './change-feed.js'
 import { HttpError } from './http-error.js'
 import { Router } from './router.js'
+import { nodeStatus, type StatusOverview } from './status.js'
+import { STATUS_PAGE } from './status-page.js'
 
 /** What the API serves from: the node's store plus what only the daemon knows. */
 export interface ApiBackend {
@@ -22,6 +23,8 @@ export interface ApiBackend {
   metrics?: () => Promise<{ contentType: string, body: string }>
   /** The mail server bridge's status, shown in /v1/status when the node runs one. */
   bridge?: () => unknown
+  /** The mesh, rates and origins for /v1/status; without it those fields are null or 0. */
+  overview?: () => StatusOverview
 }
 
 export interface RequestContext {
@@ -33,9 +36,9 @@ export interface RequestContext {
   signal?: AbortSignal
 }
 
-/** A raw reply (not JSON), for /metrics. */
+/** A raw reply (not JSON), for /metrics and the status page. */
 export class RawReply {
-  constructor (readonly contentType: string, readonly body: string) {}
+  constructor (readonly contentType: string, readonly body: string, readonly headers: Record<string, string> = {}) {}
 }
 
 function limitOf (query: URLSearchParams): number {
@@ -141,23 +144,12 @@ export function buildRouter (): Router<RequestContext> {
   })
 
   router.add('GET', '/v1/status', async ({ backend }) => {
-    const { store } = backend
-    const hlc = store.clock.last
-    return {
-      node: store.nodeId,
-      cluster: backend.cluster,
-      seq: store.lastSeq,
-      oldestSeq: store.oldestSeq,
-      hlc,
-      hlcPhysicalMs: physicalMs(hlc),
-      wallTime: store.clock.wallTime(),
-      clockCorrectionMs: store.clock.correctionMs,
-      durability: store.durability,
-      retentionMs: backend.retentionMs,
-      peers: backend.peers(),
-      ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {})
-    }
+    const { store, cluster, retentionMs, overview } = backend
+    const status = await nodeStatus({ store, cluster, retentionMs, peers: backend.peers(), ...(overview === undefined ? {} : { overview: overview() }) })
+    return { ...status, ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {}) }
   })
+
+  router.add('GET', '/', async () => new RawReply('text/html', STATUS_PAGE.html, STATUS_PAGE.headers))
 
   router.add('POST', '/v1/purge', async ({ backend }) => {
     const { removed, oldestSeq } = await backend.purge()

@@ -16,7 +16,7 @@ export interface ApiServerOptions {
   host: string
   /** 0 picks a free port (see `port`). */
   port: number
-  /** Bearer token required on every route but /v1/health; none if undefined. */
+  /** Bearer token required on every route but /v1/health and the status page; none if undefined. */
   token?: string
   maxBodyBytes?: number
   requestTimeoutMs?: number
@@ -26,6 +26,12 @@ export interface ApiServerOptions {
   /** Called for 5xx answers, with the cause (logging). */
   onError?: (err: unknown, route: string) => void
 }
+
+/**
+ * Routes served without the token: the health probe, and the status page, which holds
+ * no data (it asks for the token and fetches /v1/status with it).
+ */
+const PUBLIC_ROUTES = new Set(['/v1/health', '/'])
 
 function digest (text: string): Buffer {
   return createHash('sha256').update(text).digest()
@@ -125,7 +131,7 @@ export class ApiServer {
       const url = new URL(`http://localhost${target}`)
       const match = this.#router.match(method, url.pathname)
       route = match.route
-      if (route !== '/v1/health' && !this.#authorized(req)) {
+      if (!PUBLIC_ROUTES.has(route) && !this.#authorized(req)) {
         throw new HttpError(401, 'UNAUTHORIZED', 'a valid "Authorization: Bearer <token>" header is required')
       }
       const maxBytes = this.#options.maxBodyBytes ?? MAX_API_BODY_BYTES
@@ -135,7 +141,10 @@ export class ApiServer {
       const signal = AbortSignal.any([gone.signal, this.#stopped.signal])
       const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs), signal }
       const result = await match.handler(ctx, match.params)
-      if (result instanceof RawReply) this.#send(res, 200, result.body, result.contentType)
+      if (result instanceof RawReply) {
+        for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value)
+        this.#send(res, 200, result.body, result.contentType)
+      }
       else this.#send(res, 200, JSON.stringify(result), 'application/json')
     } catch (err) {
       const error = toHttpError(err)

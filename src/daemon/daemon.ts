@@ -18,6 +18,9 @@ import type { PurgeResult } from '../store/api.js'
 import type { LogEntry } from '../types.js'
 import { Purger } from './purger.js'
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
+import { countersOf, type StatusOverview } from '../api/status.js'
+import { OriginView } from './origin-view.js'
+import { Throughput } from './throughput.js'
 
 /** Where the daemon gets its replicator; tests may run a node without one. */
 export type ReplicatorFactory = (options: ReplicatorOptions) => ReplicatorApi
@@ -40,6 +43,8 @@ export class Daemon {
   #api: ApiServer | undefined
   #purger: Purger | undefined
   #metrics: Metrics | undefined
+  #throughput: Throughput | undefined
+  readonly #origins = new OriginView()
   #listeners: Listener[] = []
   #stopping: Promise<void> | undefined
 
@@ -74,6 +79,7 @@ export class Daemon {
       })
       await this.#startApi()
       this.#purger.start()
+      this.#overview().throughput.start()
     } catch (err) {
       await this.#teardown()
       throw err
@@ -95,7 +101,10 @@ export class Daemon {
     await openStore(store, node.dataDir)
     this.#store = store
     this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs })
-    this.#on(store, 'entered', (entries: LogEntry[]) => this.#metrics?.entered(entries))
+    this.#on(store, 'entered', (entries: LogEntry[]) => {
+      this.#metrics?.entered(entries)
+      this.#origins.entered(entries)
+    })
     // The replicator re-emits the store's clock jumps; listen here only when there is none.
     if (this.#options.createReplicator === undefined) {
       this.#on(store, 'clock-jump', (jump: unknown) => {
@@ -158,7 +167,8 @@ export class Daemon {
         retentionMs: config.node.settings.retentionMs,
         peers: () => this.peers(),
         purge: async () => await (this.#purger as Purger).run('api'),
-        metrics: async () => await metrics.text()
+        metrics: async () => await metrics.text(),
+        overview: () => this.#overview()
       },
       onRequest: (route, status) => metrics.httpRequest(route, status),
       onError: (err, route) => this.#log.error({ event: 'api-error', route, err }, 'API request failed')
@@ -167,6 +177,14 @@ export class Daemon {
     const api = new ApiServer(options)
     await api.start()
     this.#api = api
+  }
+
+  /** The mesh file's topology and what this node measured, for /v1/status. */
+  #overview (): StatusOverview {
+    const { mesh } = this.#options.config
+    const store = this.#store as Store
+    const throughput = this.#throughput ??= new Throughput({ read: () => countersOf(store, this.peers()) })
+    return { nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), throughput, origins: this.#origins }
   }
 
   #onPurge (result: PurgeResult, trigger: string, durationMs: number): void {
@@ -193,6 +211,7 @@ export class Daemon {
   async #teardown (): Promise<void> {
     await this.#safely('api', async () => await this.#api?.stop())
     await this.#safely('purger', async () => await this.#purger?.stop())
+    this.#throughput?.stop()
     await this.#safely('replicator', async () => await this.#replicator?.stop())
     for (const [emitter, event, fn] of this.#listeners) emitter.off(event, fn)
     this.#listeners = []

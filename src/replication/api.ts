@@ -57,6 +57,12 @@ export interface PeerStatus {
   /** Estimated peer clock minus our clock, in ms; null until measured. */
   clockOffsetMs: number | null
   skewed: boolean
+  /** The peer refuses our batches for now (it sent a hold: our clock is ahead of it). */
+  held: boolean
+  /** We refuse the peer's batches for now (its clock is ahead of ours beyond maxClockSkew). */
+  holding: boolean
+  /** Why the last session with this peer ended abnormally, or a dial failed; null if never. */
+  lastError: { code: string, reason: string, at: number } | null
   batchesSent: number
   batchesReceived: number
   entriesEntered: number

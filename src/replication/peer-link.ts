@@ -68,6 +68,7 @@ export class PeerLink {
   #cursor = 0
   #lastAckAt: number | null = null
   #skewed = false
+  #lastError: PeerStatus['lastError'] = null
   readonly #counts = {
     batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0
   }
@@ -157,10 +158,18 @@ export class PeerLink {
       lastAckAt: this.#lastAckAt,
       clockOffsetMs: this.offsetMs,
       skewed: this.#skewed,
+      held: this.#held,
+      holding: this.#holding,
+      lastError: this.#lastError,
       ...this.#counts,
       bytesSent: this.#counts.bytesSent + (s?.bytesSent ?? 0),
       bytesReceived: this.#counts.bytesReceived + (s?.bytesReceived ?? 0)
     }
+  }
+
+  /** A session with this peer ended abnormally or could not be made: kept for the status. */
+  noteError (code: string, reason: string): void {
+    this.#lastError = { code, reason, at: Date.now() }
   }
 
   // ---- clock skew --------------------------------------------------------------------

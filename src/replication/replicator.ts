@@ -325,6 +325,7 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     const link = this.#linkOf(s)
     if (s.role === 'dialer' && link !== undefined) link.dialing = false
     const code = s.closeCode ?? 'UNKNOWN'
+    if (link !== undefined && !ORDINARY_CLOSES.has(code)) link.noteError(code, s.closeReason)
     if (link !== undefined && link.session === s) {
       link.detach(s)
       this.emit('peer-disconnected', { peer: link.id, code, reason: s.closeReason })

@@ -169,6 +169,15 @@ t.test('a bearer token guards every route but health', async tt => {
     tt.equal((await apiCall(url, 'GET', '/metrics', token !== undefined ? { token } : {})).status, 401)
   }
   tt.equal(store.lastSeq, 0, 'nothing was written')
+  // The status page needs no token: it holds no data and asks for the token itself.
+  const page = await fetch(url + '/')
+  tt.equal(page.status, 200)
+  tt.match(page.headers.get('content-type'), /^text\/html/)
+  tt.match(page.headers.get('content-security-policy'), /script-src 'sha256-[^']+'; style-src 'sha256-/)
+  tt.match(await page.text(), /sessionStorage/)
+  const status = await apiCall(url, 'GET', '/v1/status', { token: TOKEN })
+  tt.equal(status.body.mesh, null, 'no mesh without a daemon')
+  tt.same(status.body.throughput, { windowMs: 0, entriesPerSec: 0 })
   const ok = await apiCall(url, 'POST', '/v1/changes', { body: { user: 'u', message: 'm', status: 'read' }, token: TOKEN })
   tt.equal(ok.status, 200)
   tt.equal(store.lastSeq, 1)
