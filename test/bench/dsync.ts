@@ -1,0 +1,198 @@
+/**
+ * The dsync anchor: how fast Dovecot's own replication (`doveadm sync`) moves `\Seen` changes
+ * between two Dovecot instances on this machine, to compare marksync's figures with in the same
+ * run. Method (docs/benchmarks.md "dsync anchor"): fill instance A with N users × M messages, make
+ * B a dsync replica of A (`doveadm backup` over B's doveadm TCP listener, so the mailbox and
+ * message GUIDs match), take a dsync state per user, set `\Seen` on every message of A with one
+ * `doveadm flags add`, then time `doveadm sync -s STATE` A → B for each user, one after the other
+ * or all at once, and count the seen messages on B.
+ */
+import { chown, mkdir, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js'
+
+/** doveadm imports and backups run this many users at a time while setting up (2 cores here). */
+const SETUP_CONCURRENCY = 2
+/** Message files written at a time while filling. */
+const WRITE_CONCURRENCY = 64
+
+export type MailFormat = 'sdbox' | 'maildir'
+
+export interface DsyncOptions {
+  users: number
+  messagesPerUser: number
+  format: MailFormat
+  parallel: boolean
+  /** A fresh directory of the caller's own; removing it afterwards is the caller's job. */
+  dir: string
+}
+
+export interface DsyncResult {
+  changes: number
+  seconds: number
+  perSecond: number
+}
+
+export interface DsyncPair {
+  users: string[]
+  messagesPerUser: number
+  format: MailFormat
+  /** Seconds to fill A and copy it to B, and to take the first states. */
+  setupSeconds: { fill: number, backup: number, firstSync: number }
+  /** Flips `\Seen` on every message of A (set, then clear on the next call) and times the sync to B. */
+  measure (parallel: boolean): Promise<DsyncResult>
+  /** Flips `\Seen` on one message of the first user and times that user's sync. */
+  measureOneChange (): Promise<number>
+  stop (): Promise<void>
+}
+
+export function benchUsers (count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `u${String(i + 1).padStart(2, '0')}`)
+}
+
+/** One measurement on a pair of its own (the speed benchmark calls this). */
+export async function measureDsync (options: DsyncOptions): Promise<DsyncResult> {
+  const pair = await prepareDsyncPair(options.dir, options.users, options.messagesPerUser, options.format)
+  try {
+    return await pair.measure(options.parallel)
+  } finally {
+    await pair.stop()
+  }
+}
+
+export async function prepareDsyncPair (dir: string, userCount: number, messagesPerUser: number, format: MailFormat): Promise<DsyncPair> {
+  const users = benchUsers(userCount)
+  const passwords = Object.fromEntries(users.map(u => [u, 'bench']))
+  const a = await startDovecot(undefined, { dir: join(dir, 'a'), users: passwords, mailFormat: format })
+  const b = await startDovecot(undefined, { dir: join(dir, 'b'), users: passwords, mailFormat: format }).catch(async err => { await a.stop(); throw err })
+  const stop = async (): Promise<void> => { await Promise.all([a.stop(), b.stop()]) }
+  try {
+    const remote = `tcp:127.0.0.1:${b.doveadmPort}`
+    let started = performance.now()
+    await fill(a, users, messagesPerUser, format)
+    const fillSeconds = (performance.now() - started) / 1000
+    started = performance.now()
+    await eachUser(users, SETUP_CONCURRENCY, async user => { await doveadmOk(a, ['backup', '-u', user, remote]) })
+    const backupSeconds = (performance.now() - started) / 1000
+    // A state taken right after `backup` can fail with "Remote lost mailbox GUID" (notes §5):
+    // one stateless sync first, then the state the measured syncs start from.
+    started = performance.now()
+    const states = new Map<string, string>()
+    await eachUser(users, SETUP_CONCURRENCY, async user => {
+      await doveadmOk(a, ['sync', '-u', user, remote])
+      states.set(user, (await doveadmOk(a, ['sync', '-u', user, '-s', '', remote])).trim())
+    })
+    const firstSyncSeconds = (performance.now() - started) / 1000
+    await expectSeen(b, users, 0, 'B before the first measurement')
+    let seen = false
+    const syncUser = async (user: string): Promise<void> => {
+      states.set(user, (await doveadmOk(a, ['sync', '-u', user, '-s', states.get(user) ?? '', remote])).trim())
+    }
+    return {
+      users,
+      messagesPerUser,
+      format,
+      setupSeconds: { fill: fillSeconds, backup: backupSeconds, firstSync: firstSyncSeconds },
+      measure: async parallel => {
+        seen = !seen
+        await doveadmOk(a, ['flags', seen ? 'add' : 'remove', '-A', '\\Seen', 'mailbox', 'INBOX', 'ALL'])
+        const changes = users.length * messagesPerUser
+        const start = performance.now()
+        if (parallel) await Promise.all(users.map(syncUser))
+        else for (const user of users) await syncUser(user)
+        const seconds = (performance.now() - start) / 1000
+        await expectSeen(b, users, seen ? changes : 0, `B after syncing ${seen ? '+' : '-'}\\Seen`)
+        return { changes, seconds, perSecond: changes / seconds }
+      },
+      measureOneChange: async () => {
+        const user = users[0]
+        await doveadmOk(a, ['flags', seen ? 'remove' : 'add', '-u', user, '\\Seen', 'mailbox', 'INBOX', 'UID', '1'])
+        const start = performance.now()
+        await syncUser(user)
+        const seconds = (performance.now() - start) / 1000
+        await doveadmOk(a, ['flags', seen ? 'add' : 'remove', '-u', user, '\\Seen', 'mailbox', 'INBOX', 'UID', '1'])
+        await syncUser(user)
+        return seconds
+      },
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function doveadmOk (dovecot: DovecotInstance, args: string[]): Promise<string> {
+  const result = await dovecot.doveadm(args)
+  if (result.code !== 0) throw new Error(`doveadm ${args.join(' ')} failed (exit ${String(result.code)}): ${result.stderr.trim()}`)
+  return result.stdout
+}
+
+/** Checks that every user has all messages on `dovecot` and `seen` of them in total are `\Seen`. */
+async function expectSeen (dovecot: DovecotInstance, users: string[], seen: number, what: string): Promise<void> {
+  const out = await doveadmOk(dovecot, ['-f', 'tab', 'mailbox', 'status', '-A', 'messages unseen', 'INBOX'])
+  let messages = 0
+  let unseen = 0
+  const [header, ...rows] = out.trim().split('\n').map(line => line.split('\t'))
+  for (const row of rows) {
+    messages += Number(row[header.indexOf('messages')])
+    unseen += Number(row[header.indexOf('unseen')])
+  }
+  if (rows.length !== users.length || messages - unseen !== seen) {
+    throw new Error(`${what}: expected ${seen} seen messages for ${users.length} users, found ${messages - unseen} of ${messages} for ${rows.length} users`)
+  }
+}
+
+async function eachUser (users: string[], concurrency: number, fn: (user: string) => Promise<void>): Promise<void> {
+  const queue = [...users]
+  const worker = async (): Promise<void> => {
+    for (let user = queue.shift(); user !== undefined; user = queue.shift()) await fn(user)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, users.length) }, worker))
+}
+
+/**
+ * Fills A: maildir files written straight into the users' Maildir (maildir), or into a staging
+ * maildir that `doveadm import` copies into the sdbox mailboxes (sdbox has no plain-file form).
+ */
+async function fill (a: DovecotInstance, users: string[], messagesPerUser: number, format: MailFormat): Promise<void> {
+  const mail = join(a.dir, 'mail')
+  const { uid, gid } = await stat(mail)
+  for (const user of users) {
+    const maildir = format === 'maildir' ? join(mail, user, 'Maildir') : join(a.dir, 'staging', user)
+    await writeMaildir(maildir, user, messagesPerUser, uid, gid)
+  }
+  if (format === 'sdbox') {
+    await eachUser(users, SETUP_CONCURRENCY, async user => {
+      await doveadmOk(a, ['import', '-u', user, `maildir:${join(a.dir, 'staging', user)}`, '', 'mailbox', 'INBOX'])
+    })
+  }
+  await expectSeen(a, users, 0, 'A after filling')
+}
+
+/** A minimal RFC 5322 message with the Message-ID the bridge would key on. */
+function message (user: string, n: number): string {
+  const id = `${user}.${String(n).padStart(6, '0')}`
+  return `From: sender@example.test\r\nTo: ${user}@example.test\r\nSubject: message ${id}\r\n` +
+    `Date: Sun, 29 Nov 2026 12:00:00 +0000\r\nMessage-ID: <${id}@marksync.test>\r\n\r\nbody of ${id}\r\n`
+}
+
+async function writeMaildir (maildir: string, user: string, count: number, uid: number, gid: number): Promise<void> {
+  for (const sub of ['', 'cur', 'new', 'tmp']) {
+    await mkdir(join(maildir, sub), { recursive: true })
+    await chown(join(maildir, sub), uid, gid)
+  }
+  await chown(join(maildir, '..'), uid, gid)
+  const base = 1_700_000_000
+  for (let start = 0; start < count; start += WRITE_CONCURRENCY) {
+    const batch = Array.from({ length: Math.min(WRITE_CONCURRENCY, count - start) }, (_, i) => start + i)
+    await Promise.all(batch.map(async n => {
+      const body = message(user, n)
+      // No flags in the name (":2,"): every message starts unseen. The name orders them by n.
+      const file = join(maildir, 'cur', `${base + n}.M${n}P1.bench,S=${Buffer.byteLength(body)}:2,`)
+      await writeFile(file, body)
+      await chown(file, uid, gid)
+    }))
+  }
+}
