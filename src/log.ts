@@ -8,6 +8,9 @@ import { pino, type DestinationStream, type Logger } from 'pino'
  */
 export type { Logger }
 
+/** The levels `MARKSYNC_LOG_LEVEL` accepts (pino's), most severe first. */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
 export interface LoggerOptions {
   nodeId: string
   /** pino level; default `info` (env `MARKSYNC_LOG_LEVEL` overrides). */

@@ -1,3 +1,4 @@
+import { parseAddress, type Address } from '../config/address.js'
 import { loadMeshFile } from '../config/load.js'
 import { Problems } from '../config/problems.js'
 import { readSecret } from '../config/resources.js'
@@ -24,8 +25,10 @@ export class UsageError extends MarksyncError {
 }
 
 export function clientFor (args: TargetArgs, env: Record<string, string | undefined> = process.env): ApiClient {
-  let base = args.api ?? undefined
-  let token = args.token ?? env.MARKSYNC_API_TOKEN
+  let base = args.api
+  // An empty variable is an unset one (a shell's `MARKSYNC_API_TOKEN= marksync ...`).
+  let token = args.token ?? (env.MARKSYNC_API_TOKEN === '' ? undefined : env.MARKSYNC_API_TOKEN)
+  let tokenSource = args.token !== undefined ? '--token' : 'MARKSYNC_API_TOKEN'
   if (base === undefined && args.config !== undefined) {
     if (args.node === undefined) throw new UsageError('--config needs --node ID to pick the node whose API to call')
     const { mesh, problems } = loadMeshFile(args.config)
@@ -34,16 +37,30 @@ export function clientFor (args: TargetArgs, env: Record<string, string | undefi
       const why = problems.ok ? `no node "${args.node}" in ${args.config}` : `${args.config} is invalid (run "marksync config check ${args.config}")`
       throw new UsageError(why)
     }
-    // A wildcard bind address is reached on loopback from the same host.
-    const host = node.api.host === '0.0.0.0' ? '127.0.0.1' : node.api.host === '::' ? '::1' : node.api.host
-    base = `http://${host.includes(':') ? `[${host}]` : host}:${node.api.port}`
+    base = apiUrl(node.api)
     if (token === undefined && node.settings.apiToken !== undefined) {
       const tokenProblems = new Problems()
       token = readSecret(node.settings.apiToken, mesh.dir, ['settings', 'apiToken'], tokenProblems, env, 1)?.toString('utf8')
+      tokenSource = `the mesh file's "apiToken" of node ${node.id}`
     }
   }
-  base ??= env.MARKSYNC_API
+  if (base === undefined && env.MARKSYNC_API !== '') base = env.MARKSYNC_API
   if (base === undefined) throw new UsageError('which node? give --api URL, or --config FILE --node ID (or set MARKSYNC_API)')
-  if (!/^https?:\/\//.test(base)) throw new UsageError(`--api must be an http:// URL, got "${base}"`)
-  return token === undefined ? new ApiClient(base) : new ApiClient(base, { token })
+  return new ApiClient(apiBase(base), token === undefined ? {} : { token, tokenSource })
+}
+
+/** `--api` as a URL, or `host:port` (or a bare port) as the mesh file writes it. */
+function apiBase (given: string): string {
+  if (/^https?:\/\//.test(given)) return given
+  const address = parseAddress(given)
+  if (typeof address === 'string' || /^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+    throw new UsageError(`--api must be http://HOST:PORT or HOST:PORT (the node's "api" in the mesh file), got "${given}"`)
+  }
+  return apiUrl(address)
+}
+
+/** A wildcard bind address is reached on loopback from the same host. */
+function apiUrl (address: Address): string {
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
 }

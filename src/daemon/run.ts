@@ -1,7 +1,7 @@
 import { ConfigError, loadNodeConfig, type NodeConfig } from '../config/load.js'
 import { formatAddress } from '../config/address.js'
 import { isMarksyncError } from '../errors.js'
-import { createLogger, type Logger } from '../log.js'
+import { createLogger, LOG_LEVELS, type Logger } from '../log.js'
 import { Daemon } from './daemon.js'
 import { EXIT } from './exit-codes.js'
 import { Replicator } from '../replication/index.js'
@@ -24,7 +24,12 @@ export interface RunOptions {
 export async function runDaemon (options: RunOptions): Promise<number> {
   const env = options.env ?? process.env
   const errorOut = options.errorOut ?? ((line: string) => { process.stderr.write(line + '\n') })
-  const log = options.logger ?? createLogger({ nodeId: options.nodeId })
+  const level = env.MARKSYNC_LOG_LEVEL === '' ? undefined : env.MARKSYNC_LOG_LEVEL
+  if (level !== undefined && !LOG_LEVELS.includes(level)) {
+    errorOut(`marksync: MARKSYNC_LOG_LEVEL="${level}" is not a log level: use one of ${LOG_LEVELS.join(', ')}, or unset it for info`)
+    return EXIT.USAGE
+  }
+  const log = options.logger ?? createLogger({ nodeId: options.nodeId, level: level ?? 'info' })
   let config
   try {
     config = loadNodeConfig(options.configFile, options.nodeId, env)
