@@ -22,10 +22,11 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Level } from 'level'
 import { Store } from '../../src/store/index.js'
-import type { Change, LocalChange, Status } from '../../src/types.js'
+import type { Change, LocalChange } from '../../src/types.js'
 import { encodeFeed } from '../../src/store/codec.js'
 import { feedKey } from '../../src/store/keys.js'
 import { printTable } from './measure.js'
+import { ChangeMix } from './mix.js'
 
 const QUICK = process.argv.includes('--quick')
 /** Changes per batched call (the issue's figure). */
@@ -52,21 +53,9 @@ interface CaseResult {
   peakRssMiB: number
 }
 
-/** A realistic mix: 60 % deliveries of new messages (unread), 30 % reads and 10 % deletions of earlier ones. */
+/** The realistic mix of test/bench/mix.ts over USERS users. */
 function workload (count: number, seed: number): LocalChange[] {
-  let state = seed
-  const random = (): number => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
-    return state / 2_147_483_648
-  }
-  const changes: LocalChange[] = []
-  for (let i = 0; i < count; i++) {
-    const r = random()
-    const n = r < 0.6 || i === 0 ? i : Math.floor(random() * i)
-    const status: Status = r < 0.6 ? 'unread' : r < 0.9 ? 'read' : 'deleted'
-    changes.push({ user: `user${n % USERS}@example.org`, message: `<${n}.${seed}@mail.example.org>`, status })
-  }
-  return changes
+  return new ChangeMix(USERS, seed).take(count)
 }
 
 async function withDir<T> (fn: (dir: string) => Promise<T>): Promise<T> {

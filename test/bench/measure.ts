@@ -37,3 +37,16 @@ export function printTable (rows: readonly object[]): void {
   console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
   for (const row of rows) console.log(line(columns.map(c => cell(row, c))))
 }
+
+export interface GoalLine {
+  goal: string
+  measured: string
+  target: string
+  met: boolean | null
+}
+
+/** The goal table every benchmark ends with: what was measured against what was asked. */
+export function printGoals (lines: readonly GoalLine[]): void {
+  console.log('\nGoals')
+  printTable(lines.map(l => ({ goal: l.goal, measured: l.measured, goal_value: l.target, met: l.met === null ? 'n/a' : l.met ? 'yes' : 'NO' })))
+}

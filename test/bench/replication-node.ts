@@ -7,6 +7,7 @@ import { Store } from '../../src/store/index.js'
 import { Replicator } from '../../src/replication/index.js'
 import type { PeerConfig } from '../../src/replication/api.js'
 import type { LocalChange, LogEntry } from '../../src/types.js'
+import { ChangeMix } from './mix.js'
 
 interface Request { id: number, cmd: string, [key: string]: unknown }
 
@@ -14,6 +15,8 @@ interface Request { id: number, cmd: string, [key: string]: unknown }
 const TICK_MS = 5
 /** Most marks in flight at once from the load generator. */
 const MAX_OUTSTANDING = 64
+/** Changes per `mark` call of the `mix` command. */
+const MIX_CALL = 5_000
 /** RSS sampling interval while watched, in ms. */
 const RSS_SAMPLE_MS = 50
 
@@ -94,6 +97,22 @@ async function bulk (count: number, idLen: number, prefix: string): Promise<obje
   return { count, ms: performance.now() - start }
 }
 
+/** Makes `count` changes of the realistic mix (test/bench/mix.ts), `MIX_CALL` a call, a few calls in flight. */
+async function mix (count: number, users: number, seed: number): Promise<object> {
+  const s = store as Store
+  const changes = new ChangeMix(users, seed)
+  const start = performance.now()
+  const inFlight: Array<Promise<unknown>> = []
+  for (let done = 0; done < count;) {
+    const n = Math.min(MIX_CALL, count - done)
+    done += n
+    inFlight.push(s.mark(changes.take(n)))
+    if (inFlight.length >= 4) await inFlight.shift()
+  }
+  await Promise.all(inFlight)
+  return { count, ms: performance.now() - start }
+}
+
 async function handle (req: Request): Promise<unknown> {
   switch (req.cmd) {
     case 'open': {
@@ -106,7 +125,8 @@ async function handle (req: Request): Promise<unknown> {
         nodeId: req.node as string,
         secret: Buffer.from('bench-secret'),
         listen: { host: '127.0.0.1', port: req.port as number },
-        peers: req.peers as PeerConfig[]
+        peers: req.peers as PeerConfig[],
+        ...(req.options as object | undefined)
       })
       await repl.start()
       return { lastSeq: store.lastSeq }
@@ -134,6 +154,18 @@ async function handle (req: Request): Promise<unknown> {
       return true
     case 'load': return await load(req.rate as number, req.seconds as number, req.idLen as number, req.prefix as string)
     case 'bulk': return await bulk(req.count as number, req.idLen as number, req.prefix as string)
+    case 'mix': return await mix(req.count as number, req.users as number, req.seed as number)
+    case 'cpu': {
+      const { user, system } = process.cpuUsage()
+      return { cpuMs: (user + system) / 1000, heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576) }
+    }
+    case 'unreadCounts': {
+      // A digest of the state to compare nodes: the unread counts of the first `users` users.
+      const s = store as Store
+      const counts: number[] = []
+      for (let u = 0; u < (req.users as number); u++) counts.push(await s.unreadCount(`user${u}@example.org`))
+      return counts
+    }
     case 'waitEntered': {
       const deadline = Date.now() + (req.timeoutMs as number)
       while (enteredFromPeers < (req.count as number)) {

@@ -10,13 +10,13 @@
  * Prints a table and writes test/bench/results/replication.json.
  * `--quick` shortens every phase (for trying it out; not the recorded numbers).
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/tmp.js'
 import { printTable } from './measure.js'
+import { NodeProc } from './node-proc.js'
 
 const quick = process.argv.includes('--quick')
 /** `--relaxed` runs every node without fsync, to separate replication from disk costs. */
@@ -30,49 +30,6 @@ const CATCH_UP_CHANGES = quick ? 100_000 : 1_000_000
 const KEEP_UP_P99_MS = 1_000
 /** ...and they have everything this long after the load ends, in ms. */
 const KEEP_UP_DRAIN_MS = 2_000
-
-interface Pending { resolve: (v: unknown) => void, reject: (e: Error) => void }
-
-class NodeProc {
-  readonly child: ChildProcess
-  readonly #pending = new Map<number, Pending>()
-  #next = 0
-
-  constructor (readonly name: string) {
-    this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.child.on('message', (m: { id: number, ok: boolean, result?: unknown, error?: string }) => {
-      const p = this.#pending.get(m.id)
-      this.#pending.delete(m.id)
-      if (m.ok) p?.resolve(m.result)
-      else p?.reject(new Error(`${name}: ${m.error ?? 'failed'}`))
-    })
-    this.child.on('error', err => {
-      for (const p of this.#pending.values()) p.reject(err)
-      this.#pending.clear()
-    })
-    this.child.on('exit', () => {
-      for (const p of this.#pending.values()) p.reject(new Error(`${name} exited`))
-      this.#pending.clear()
-    })
-  }
-
-  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const id = this.#next++
-    if (!this.child.connected) throw new Error(`${this.name} is not running`)
-    return await new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.child.send({ id, cmd, ...args })
-    })
-  }
-
-  async kill (): Promise<void> {
-    if (this.child.exitCode !== null) return
-    await new Promise<void>(resolve => {
-      this.child.once('exit', () => resolve())
-      this.child.kill('SIGKILL')
-    })
-  }
-}
 
 const NAMES = ['a', 'b', 'c']
 

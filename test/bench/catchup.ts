@@ -1,0 +1,176 @@
+/**
+ * Catch-up benchmark (`npm run bench:catchup`, issue 11): node a makes 1,000,000
+ * changes of the realistic mix (test/bench/mix.ts) over 10,000 users while node b is
+ * away; then b starts on an empty directory and catches up, `sync` durability on both,
+ * each node in a process of its own. Caught up = a's cursor for b covers a's whole
+ * feed (b acknowledged everything, durably). Both RSS are sampled throughout.
+ *
+ * In the same run, Dovecot's `doveadm sync` moves `\Seen` changes between two sdbox
+ * instances (users in turn, and in parallel) through test/bench/dsync.ts; without
+ * Dovecot the bench says how to install it and reports marksync's figures alone.
+ * Then a keeps making changes until its store holds 10,000,000 (goal 4), unless
+ * `--no-big`. Prints the goal table; writes test/bench/results/catchup.json.
+ * `--quick`: 100,000 changes, 1,000 users, no dsync, no big store (a smoke run).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '../helpers/tmp.js'
+import { printGoals, printTable, type GoalLine } from './measure.js'
+import { NodeProc } from './node-proc.js'
+
+const QUICK = process.argv.includes('--quick')
+const CHANGES = QUICK ? 100_000 : 1_000_000
+const USERS = QUICK ? 1_000 : 10_000
+const BIG_STORE = QUICK || process.argv.includes('--no-big') ? 0 : 10_000_000
+const SEED = 11
+/** Goal 4: RSS of either node, in MB (10^6 bytes). */
+const RSS_GOAL_MB = 250
+/** dsync's lab set-up (shared notes §5): users × messages, every message's `\Seen` changed. */
+const DSYNC_USERS = 10
+const DSYNC_MESSAGES = 10_000
+/** Longest wait for a catch-up or a load, in ms. */
+const PHASE_TIMEOUT_MS = 1_800_000
+
+interface DsyncResult { changes: number, seconds: number, perSecond: number }
+type MeasureDsync = (o: { users: number, messagesPerUser: number, format: 'sdbox' | 'maildir', parallel: boolean, dir: string }) => Promise<DsyncResult>
+
+const mb = (mib: number): number => Math.round(mib * 1.048576)
+
+async function loadDsync (): Promise<MeasureDsync | string> {
+  try {
+    const mod = await import(new URL('./dsync.js', import.meta.url).href) as { measureDsync: MeasureDsync }
+    return mod.measureDsync
+  } catch (err) {
+    return `test/bench/dsync.ts is not available (${(err as Error).message.split('\n')[0]})`
+  }
+}
+
+/** dsync's rate, users in turn and in parallel, or why it could not be measured. */
+async function dsyncRates (root: string): Promise<{ serial?: DsyncResult, parallel?: DsyncResult, note?: string }> {
+  if (QUICK) return { note: 'not measured with --quick' }
+  const measureDsync = await loadDsync()
+  if (typeof measureDsync === 'string') return { note: measureDsync }
+  try {
+    const run = async (parallel: boolean): Promise<DsyncResult> =>
+      await measureDsync({ users: DSYNC_USERS, messagesPerUser: DSYNC_MESSAGES, format: 'sdbox', parallel, dir: join(root, `dsync-${String(parallel)}`) })
+    return { serial: await run(false), parallel: await run(true) }
+  } catch (err) {
+    const message = (err as Error).message
+    console.log(`dsync not measured: ${message}\n(to measure it: apt-get install dovecot-imapd)`)
+    return { note: message }
+  }
+}
+
+interface Node { proc: NodeProc, port: number, dir: string }
+
+async function openNode (name: string, dir: string, port: number, peer: { id: string, port: number }): Promise<NodeProc> {
+  const proc = new NodeProc(name)
+  await proc.call('open', { node: name, dir, durability: 'sync', port, peers: [{ id: peer.id, url: `ws://127.0.0.1:${peer.port}` }] })
+  await proc.call('watchRss', { on: true })
+  return proc
+}
+
+async function waitDrained (a: NodeProc): Promise<void> {
+  if (!(await a.call<boolean>('drained', { timeoutMs: PHASE_TIMEOUT_MS }))) throw new Error('b did not catch up')
+}
+
+/** a makes CHANGES with b away; b starts empty and catches up. */
+async function catchUp (a: Node, b: Node): Promise<Record<string, number | boolean>> {
+  const made = await a.proc.call('mix', { count: CHANGES, users: USERS, seed: SEED })
+  const rssBefore = (await a.proc.call('stats')).rssMiB as number
+  await a.proc.call('watchRss', { on: true }) // the peak from here on
+  const cpuA0 = (await a.proc.call('cpu')).cpuMs as number
+  const t0 = performance.now()
+  b.proc = await openNode('b', b.dir, b.port, { id: 'a', port: a.port })
+  await waitDrained(a.proc)
+  const ms = performance.now() - t0
+  const [cpuA, cpuB] = await Promise.all([a.proc.call('cpu'), b.proc.call('cpu')])
+  const [rssA, rssB] = await Promise.all([a.proc.call('watchRss', { on: false }), b.proc.call('watchRss', { on: false })])
+  const [countsA, countsB] = await Promise.all([a.proc.call<number[]>('unreadCounts', { users: USERS }), b.proc.call<number[]>('unreadCounts', { users: USERS })])
+  const bStats = await b.proc.call('stats')
+  return {
+    changes: CHANGES,
+    made_per_s: Math.round(CHANGES / made.ms * 1000),
+    catch_up_s: +(ms / 1000).toFixed(2),
+    changes_per_s: Math.round(CHANGES / ms * 1000),
+    entered_at_b: bStats.entered,
+    sender_cpu_us_per_change: +((cpuA.cpuMs - cpuA0) * 1000 / CHANGES).toFixed(1),
+    receiver_cpu_us_per_change: +(cpuB.cpuMs * 1000 / CHANGES).toFixed(1),
+    sender_rss_before_mib: rssBefore,
+    sender_peak_rss_mib: rssA.peakMiB,
+    receiver_peak_rss_mib: rssB.peakMiB,
+    receiver_heap_mib: cpuB.heapMiB,
+    same_unread_counts: countsA.every((n, i) => n === countsB[i])
+  }
+}
+
+/** a keeps making changes until its store holds BIG_STORE; its RSS peak meanwhile and after. */
+async function bigStore (a: Node, already: number): Promise<Record<string, number>> {
+  await a.proc.call('watchRss', { on: true })
+  const made = await a.proc.call('mix', { count: BIG_STORE - already, users: USERS * 10, seed: SEED + 1 })
+  const peak = await a.proc.call('watchRss', { on: false })
+  const after = await a.proc.call('stats')
+  return { changes_in_store: BIG_STORE, made_per_s: Math.round((BIG_STORE - already) / made.ms * 1000), peak_rss_mib: peak.peakMiB, rss_after_mib: after.rssMiB }
+}
+
+function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResult, parallel?: DsyncResult }, big?: Record<string, number>): GoalLine[] {
+  const rate = c.changes_per_s as number
+  const lines: GoalLine[] = [{
+    goal: '1. catch-up rate ≥ dsync sdbox, users in turn',
+    measured: `${rate}/s`,
+    target: dsync.serial === undefined ? 'dsync not measured' : `≥ ${Math.round(dsync.serial.perSecond)}/s`,
+    met: dsync.serial === undefined ? null : rate >= dsync.serial.perSecond
+  }]
+  if (dsync.parallel !== undefined) {
+    lines.push({ goal: '   (dsync sdbox, users in parallel)', measured: `${rate}/s`, target: `${Math.round(dsync.parallel.perSecond)}/s`, met: null })
+  }
+  const peak = Math.max(c.sender_peak_rss_mib as number, c.receiver_peak_rss_mib as number)
+  lines.push({ goal: '4. RSS throughout a catch-up (sender, receiver)', measured: `${mb(c.sender_peak_rss_mib as number)} MB, ${mb(c.receiver_peak_rss_mib as number)} MB`, target: `< ${RSS_GOAL_MB} MB`, met: mb(peak) < RSS_GOAL_MB })
+  if (big !== undefined) {
+    lines.push({ goal: '4. RSS with 10,000,000 changes in the store', measured: `${mb(big.rss_after_mib)} MB (peak ${mb(big.peak_rss_mib)})`, target: `< ${RSS_GOAL_MB} MB`, met: mb(Math.max(big.rss_after_mib, big.peak_rss_mib)) < RSS_GOAL_MB })
+  }
+  lines.push({ goal: '   receiver CPU per change (catch-up)', measured: `${String(c.receiver_cpu_us_per_change)} µs`, target: 'info', met: null })
+  return lines
+}
+
+async function main (): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'marksync-bench-catchup-'))
+  const results: Record<string, unknown> = { quick: QUICK, startedAt: new Date().toISOString(), cpus: cpus().length, loadAverage: loadavg() }
+  const a: Node = { proc: undefined as unknown as NodeProc, port: await freePort(), dir: join(root, 'a') }
+  const b: Node = { proc: undefined as unknown as NodeProc, port: await freePort(), dir: join(root, 'b') }
+  try {
+    const dsync = await dsyncRates(root)
+    results.dsync = dsync
+    if (dsync.serial !== undefined) printTable([dsync.serial, dsync.parallel ?? {}].map((d, i) => ({ dsync_sdbox: i === 0 ? 'users in turn' : 'users in parallel', ...d })))
+    a.proc = await openNode('a', a.dir, a.port, { id: 'b', port: b.port })
+    const c = await catchUp(a, b)
+    results.catchUp = c
+    printTable([c])
+    await b.proc.call('close')
+    await b.proc.kill()
+    const big = BIG_STORE > 0 ? await bigStore(a, CHANGES) : undefined
+    if (big !== undefined) printTable([big])
+    results.bigStore = big
+    results.goals = goals(c, dsync, big)
+    printGoals(results.goals as GoalLine[])
+  } finally {
+    for (const n of [a, b]) {
+      await n.proc?.call('close').catch(() => {})
+      await n.proc?.kill()
+    }
+    await rm(root, { recursive: true, force: true })
+  }
+  results.loadAverageAtEnd = loadavg()
+  console.log(`load average at the start ${(results.loadAverage as number[]).map(n => n.toFixed(2)).join(' ')}, at the end ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
+  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, 'catchup.json'), JSON.stringify(results, null, 2) + '\n')
+  console.log('results written to test/bench/results/catchup.json')
+}
+
+main().catch(err => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,51 @@
+/**
+ * A benchmark node in a child process of its own (test/bench/replication-node.ts),
+ * driven over IPC: `call(cmd, args)` resolves with the node's answer.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+interface Pending { resolve: (v: unknown) => void, reject: (e: Error) => void }
+
+export class NodeProc {
+  readonly child: ChildProcess
+  readonly #pending = new Map<number, Pending>()
+  #next = 0
+
+  /** `BENCH_NODE_ARGS` (e.g. `--cpu-prof`) is passed to every node process, to profile them. */
+  constructor (readonly name: string) {
+    const execArgv = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+    this.child.on('message', (m: { id: number, ok: boolean, result?: unknown, error?: string }) => {
+      const p = this.#pending.get(m.id)
+      this.#pending.delete(m.id)
+      if (m.ok) p?.resolve(m.result)
+      else p?.reject(new Error(`${name}: ${m.error ?? 'failed'}`))
+    })
+    this.child.on('error', err => {
+      for (const p of this.#pending.values()) p.reject(err)
+      this.#pending.clear()
+    })
+    this.child.on('exit', () => {
+      for (const p of this.#pending.values()) p.reject(new Error(`${name} exited`))
+      this.#pending.clear()
+    })
+  }
+
+  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const id = this.#next++
+    if (!this.child.connected) throw new Error(`${this.name} is not running`)
+    return await new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ id, cmd, ...args })
+    })
+  }
+
+  async kill (): Promise<void> {
+    if (this.child.exitCode !== null) return
+    await new Promise<void>(resolve => {
+      this.child.once('exit', () => resolve())
+      this.child.kill('SIGKILL')
+    })
+  }
+}
