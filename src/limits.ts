@@ -143,6 +143,11 @@ export const MAX_GROUP_COMMIT_ENTRIES = 20_000
 export const PURGE_CHUNK_ENTRIES = 1_000
 /** Winners the store keeps in memory (least recently used out), so most writes need no read first. About 200 bytes each. */
 export const WINNER_CACHE_ENTRIES = 100_000
+/**
+ * Recent feed seqs for which the store remembers whether a later entry beat theirs, so
+ * senders skip superseded entries (one bit each: 2 MiB).
+ */
+export const SUPERSEDED_WINDOW_SEQS = 16_777_216
 /** Per-user unread counts the store keeps in memory (least recently used out). */
 export const COUNT_CACHE_ENTRIES = 100_000
 

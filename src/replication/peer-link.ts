@@ -488,8 +488,9 @@ export class PeerLink {
     let bytes = 0
     let last = after
     for (const e of entries) {
-      // The peer has these already: it sent them, or made them.
-      if (e.from !== this.id && e.origin !== this.id) {
+      // The peer has these already: it sent them, or made them. A superseded entry is beaten
+      // by a later one that the peer gets too (or sent or made), so it need not travel.
+      if (e.from !== this.id && e.origin !== this.id && !this.#store.isSuperseded(e.seq)) {
         const b = entryWireBytes(e)
         if (out.length > 0 && bytes + b > this.#init.batchBytes) break
         bytes += b

@@ -73,6 +73,11 @@ export interface StatusStore extends EventEmitter {
   log (user: string, options?: { after?: number, limit?: number }): Promise<LogEntry[]>
   /** Entries with seq > afterSeq, ascending, at most `limit`. */
   feed (afterSeq: number, limit: number): Promise<LogEntry[]>
+  /**
+   * A later entry of this feed beat the one at `seq` (same user and message), as far as
+   * the store remembers (recent seqs, since it opened); false when it does not know.
+   */
+  isSuperseded (seq: number): boolean
   /** Every current winner, ordered by (user, message). */
   winners (options?: WinnersOptions): AsyncIterable<MessageState>
 

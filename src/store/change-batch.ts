@@ -32,6 +32,8 @@ export interface StoreCaches {
 
 export class ChangeBatch {
   readonly entries: LogEntry[] = []
+  /** Seqs of winners this batch replaced: their entries are superseded once it commits. */
+  readonly beaten: number[] = []
   readonly #slots = new Map<string, Slot>()
   readonly #deltas = new Map<string, number>()
   readonly #counts = new Map<string, number>()
@@ -96,6 +98,7 @@ export class ChangeBatch {
     batch.put(this.#logKey(change.user, seq), EMPTY)
     batch.put(slot.key, encodeWinner(winner))
     this.#unreadTransition(slot, change.user, change.status)
+    if (slot.winner !== undefined) this.beaten.push(slot.winner.seq)
     slot.winner = winner
     this.entries.push(entry)
     return entry

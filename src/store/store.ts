@@ -16,7 +16,7 @@ import type { Level } from 'level'
 import {
   DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
   COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, PURGE_CHUNK_ENTRIES,
-  WINNER_CACHE_ENTRIES
+  SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
@@ -31,6 +31,7 @@ import { META, openDb } from './open-db.js'
 import { purgeChunk } from './purge.js'
 import { checkSeq, readFeed, readLog, readUnread, readWinner, readWinners } from './reads.js'
 import { compareChanges } from './precedence.js'
+import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
 
 interface ChangeJob {
@@ -70,6 +71,7 @@ export class Store extends EventEmitter implements StatusStore {
   readonly #monotonicClock: (() => number) | null | undefined
   readonly #queue = new WriteQueue<Job>(async jobs => await this.#runGroup(jobs), MAX_GROUP_COMMIT_ENTRIES)
   readonly #caches: StoreCaches = { winners: new BoundedCache(WINNER_CACHE_ENTRIES), counts: new BoundedCache(COUNT_CACHE_ENTRIES) }
+  readonly #superseded = new SupersededSeqs(SUPERSEDED_WINDOW_SEQS)
   #db: Level<Buffer, Buffer> | null = null
   #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new'
   #clock: HybridClock
@@ -214,6 +216,10 @@ export class Store extends EventEmitter implements StatusStore {
     return await readFeed(this.#db$(), afterSeq, limit)
   }
 
+  isSuperseded (seq: number): boolean {
+    return this.#superseded.has(seq)
+  }
+
   winners (options: WinnersOptions = {}): AsyncIterable<MessageState> {
     return readWinners(this.#db$(), options)
   }
@@ -322,6 +328,7 @@ export class Store extends EventEmitter implements StatusStore {
         this.#lastSeq = batch.lastSeq
         this.#persistedHlc = hlc
         batch.committed()
+        this.#superseded.committed(batch.entries.map(e => e.seq), batch.beaten)
       } catch (err) {
         for (const { job } of accepted) job.reject(err)
         return

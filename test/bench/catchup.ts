@@ -12,13 +12,16 @@
  * `--no-big`. Prints the goal table; writes test/bench/results/catchup.json.
  * `--quick`: 100,000 changes, 1,000 users, no dsync, no big store (a smoke run).
  */
+import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { freePort } from '../helpers/tmp.js'
 import { printGoals, printTable, type GoalLine } from './measure.js'
 import { NodeProc } from './node-proc.js'
+import { sizing } from './sizing.js'
 
 const QUICK = process.argv.includes('--quick')
 const CHANGES = QUICK ? 100_000 : 1_000_000
@@ -30,6 +33,8 @@ const RSS_GOAL_MB = 250
 /** dsync's lab set-up (shared notes §5): users × messages, every message's `\Seen` changed. */
 const DSYNC_USERS = 10
 const DSYNC_MESSAGES = 10_000
+/** Goal 5: CPU per change of batched `mark` and `applyRemote`, in µs. */
+const CPU_GOAL_US = 10
 /** Longest wait for a catch-up or a load, in ms. */
 const PHASE_TIMEOUT_MS = 1_800_000
 
@@ -64,6 +69,17 @@ async function dsyncRates (root: string): Promise<{ serial?: DsyncResult, parall
 }
 
 interface Node { proc: NodeProc, port: number, dir: string }
+
+/** CPU µs per change of ingest.ts's batched relaxed `mark` and `applyRemote` cases, each in its own process. */
+async function ingestCpu (): Promise<{ mark: number, apply: number }> {
+  const run = async (name: string): Promise<number> => {
+    const script = fileURLToPath(new URL('./ingest.js', import.meta.url))
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--case', name, '--records', '-', ...(QUICK ? ['--quick'] : [])], { timeout: PHASE_TIMEOUT_MS })
+    const r = JSON.parse(stdout.trim().split('\n').pop() as string) as { changes: number, cpuMs: number }
+    return +(r.cpuMs * 1000 / r.changes).toFixed(1)
+  }
+  return { mark: await run('mark'), apply: await run('apply') }
+}
 
 async function openNode (name: string, dir: string, port: number, peer: { id: string, port: number }): Promise<NodeProc> {
   const proc = new NodeProc(name)
@@ -115,7 +131,7 @@ async function bigStore (a: Node, already: number): Promise<Record<string, numbe
   return { changes_in_store: BIG_STORE, made_per_s: Math.round((BIG_STORE - already) / made.ms * 1000), peak_rss_mib: peak.peakMiB, rss_after_mib: after.rssMiB }
 }
 
-function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResult, parallel?: DsyncResult }, big?: Record<string, number>): GoalLine[] {
+function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResult, parallel?: DsyncResult }, cpu: { mark: number, apply: number }, big?: Record<string, number>): GoalLine[] {
   const rate = c.changes_per_s as number
   const lines: GoalLine[] = [{
     goal: '1. catch-up rate ≥ dsync sdbox, users in turn',
@@ -132,6 +148,9 @@ function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResu
     lines.push({ goal: '4. RSS with 10,000,000 changes in the store', measured: `${mb(big.rss_after_mib)} MB (peak ${mb(big.peak_rss_mib)})`, target: `< ${RSS_GOAL_MB} MB`, met: mb(Math.max(big.rss_after_mib, big.peak_rss_mib)) < RSS_GOAL_MB })
   }
   lines.push({ goal: '   receiver CPU per change (catch-up)', measured: `${String(c.receiver_cpu_us_per_change)} µs`, target: 'info', met: null })
+  for (const [name, us] of [['batched mark', cpu.mark], ['applyRemote', cpu.apply]] as const) {
+    lines.push({ goal: `5. ${name}, CPU per change (1,000/call)`, measured: `${us} µs`, target: `≤ ${CPU_GOAL_US} µs`, met: us <= CPU_GOAL_US })
+  }
   return lines
 }
 
@@ -150,10 +169,15 @@ async function main (): Promise<void> {
     printTable([c])
     await b.proc.call('close')
     await b.proc.kill()
+    const size = await sizing(b.dir, CHANGES)
+    results.sizing = size
+    printTable(size)
+    const cpu = await ingestCpu()
+    results.ingestCpuUs = cpu
     const big = BIG_STORE > 0 ? await bigStore(a, CHANGES) : undefined
     if (big !== undefined) printTable([big])
     results.bigStore = big
-    results.goals = goals(c, dsync, big)
+    results.goals = goals(c, dsync, cpu, big)
     printGoals(results.goals as GoalLine[])
   } finally {
     for (const n of [a, b]) {

@@ -5,6 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
+/** How long a node may take to exit when asked, in ms. */
+const EXIT_GRACE_MS = 5_000
+
 interface Pending { resolve: (v: unknown) => void, reject: (e: Error) => void }
 
 export class NodeProc {
@@ -41,11 +44,14 @@ export class NodeProc {
     })
   }
 
+  /** Asks the node to exit (so a `--cpu-prof` profile gets written), SIGKILL after EXIT_GRACE_MS. */
   async kill (): Promise<void> {
-    if (this.child.exitCode !== null) return
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
     await new Promise<void>(resolve => {
-      this.child.once('exit', () => resolve())
-      this.child.kill('SIGKILL')
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), EXIT_GRACE_MS)
+      this.child.once('exit', () => { clearTimeout(timer); resolve() })
+      if (this.child.connected) this.child.disconnect() // the node exits when its IPC channel closes
+      else this.child.kill('SIGKILL')
     })
   }
 }

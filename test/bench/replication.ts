@@ -5,8 +5,10 @@
  *      p50/p99/max, at offered loads of 1,000 and 10,000 changes/s;
  *  (b) the highest offered rate all peers keep up with;
  *  (c) bytes on the wire per replicated change, ids of 10 and 36 characters;
- *  (d) catch-up of a node stopped while 1,000,000 changes were made elsewhere,
- *      with the peak RSS of the sending nodes meanwhile.
+ *  (e) bytes each node receives per change in full meshes of 3, 5 and 9 nodes,
+ *      against a single copy (test/bench/mesh-bytes.ts).
+ * Catch-up is measured by `npm run bench:catchup` (test/bench/catchup.ts).
+ * Ends with the goal table of issue 11 (goals 2 and 3).
  * Prints a table and writes test/bench/results/replication.json.
  * `--quick` shortens every phase (for trying it out; not the recorded numbers).
  */
@@ -15,7 +17,8 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/tmp.js'
-import { printTable } from './measure.js'
+import { printGoals, printTable, type GoalLine } from './measure.js'
+import { fullMeshLinks, meshBytes, type MeshBytesRow } from './mesh-bytes.js'
 import { NodeProc } from './node-proc.js'
 
 const quick = process.argv.includes('--quick')
@@ -25,13 +28,30 @@ const LAG_SECONDS = quick ? 3 : 20
 const RAMP_SECONDS = quick ? 2 : 5
 const RAMP_RATES = [2_000, 4_000, 6_000, 8_000, 10_000, 15_000, 20_000, 30_000, 45_000, 60_000]
 const BYTES_CHANGES = quick ? 5_000 : 50_000
-const CATCH_UP_CHANGES = quick ? 100_000 : 1_000_000
 /** A rate is kept up with if peers' p99 lag stays under this, in ms... */
 const KEEP_UP_P99_MS = 1_000
 /** ...and they have everything this long after the load ends, in ms. */
 const KEEP_UP_DRAIN_MS = 2_000
 
 const NAMES = ['a', 'b', 'c']
+/** Full meshes whose bytes per change are measured (goal 3). */
+const MESH_SIZES = [3, 5, 9]
+
+interface LagRow { offered: number, p50_ms: number, p99_ms: number }
+
+/** Issue 11, goals 2 and 3: the worst receiver at each offered rate; each mesh size. */
+function goals (lag: LagRow[], mesh: MeshBytesRow[]): GoalLine[] {
+  const worst = (rate: number, key: 'p50_ms' | 'p99_ms'): number => Math.max(...lag.filter(r => r.offered === rate).map(r => r[key]))
+  const lines: GoalLine[] = [
+    { goal: '2. p99 lag at 10,000 changes/s', measured: `${worst(10_000, 'p99_ms')} ms`, target: '< 50 ms', met: worst(10_000, 'p99_ms') < 50 },
+    { goal: '2. p50 lag at 10,000 changes/s', measured: `${worst(10_000, 'p50_ms')} ms`, target: '< 10 ms', met: worst(10_000, 'p50_ms') < 10 },
+    { goal: '2. p99 lag at 1,000 changes/s', measured: `${worst(1_000, 'p99_ms')} ms`, target: '< 20 ms', met: worst(1_000, 'p99_ms') < 20 }
+  ]
+  for (const row of mesh.filter(r => r.nodes > 2)) {
+    lines.push({ goal: `3. bytes received per change per node, full mesh of ${row.nodes}`, measured: `${row.x_single_copy} × single copy`, target: '≤ 1.2 ×', met: row.x_single_copy <= 1.2 })
+  }
+  return lines
+}
 
 async function main (): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'marksync-bench-repl-'))
@@ -46,7 +66,8 @@ async function main (): Promise<void> {
       dir: join(root, n),
       durability,
       port: ports.get(n),
-      peers: NAMES.filter(x => x !== n).map(x => ({ id: x, url: `ws://127.0.0.1:${ports.get(x) as number}` }))
+      peers: NAMES.filter(x => x !== n).map(x => ({ id: x, url: `ws://127.0.0.1:${ports.get(x) as number}` })),
+      options: { links: fullMeshLinks(NAMES) }
     })
     return p
   }
@@ -124,38 +145,18 @@ async function main (): Promise<void> {
     results.bytes = bytesRows
     printTable(bytesRows)
 
-    // (d) catch-up: c is stopped while a makes CATCH_UP_CHANGES changes
-    await c.call('close')
-    await c.kill()
-    const bBefore = (await b.call('stats')).entered as number
-    const made = await a.call('bulk', { count: CATCH_UP_CHANGES, idLen: 10, prefix: `C${prefix++}-` })
-    await b.call('waitEntered', { count: bBefore + CATCH_UP_CHANGES, timeoutMs: 600_000 })
-    const rssBeforeA = (await a.call('stats')).rssMiB as number
-    const rssBeforeB = (await b.call('stats')).rssMiB as number
-    await a.call('watchRss', { on: true })
-    await b.call('watchRss', { on: true })
-    const t0 = performance.now()
-    const c2 = await open('c')
-    const reached = await c2.call('waitEntered', { count: CATCH_UP_CHANGES, timeoutMs: 600_000 })
-    const catchUpMs = performance.now() - t0
-    const rssA = await a.call('watchRss', { on: false })
-    const rssB = await b.call('watchRss', { on: false })
-    const cStats = await c2.call('stats')
-    const transfers = ((await a.call('stats')).peers as Array<{ id: string, stateTransfers: number }>).find(p => p.id === 'c')?.stateTransfers
-    const catchUp = {
-      changes: CATCH_UP_CHANGES,
-      made_per_s: Math.round(CATCH_UP_CHANGES / made.ms * 1000),
-      caught_up: reached.reached,
-      catch_up_s: +(catchUpMs / 1000).toFixed(2),
-      changes_per_s: Math.round(CATCH_UP_CHANGES / catchUpMs * 1000),
-      sender_rss_before_mib: Math.max(rssBeforeA, rssBeforeB),
-      sender_a_peak_rss_mib: rssA.peakMiB,
-      sender_b_peak_rss_mib: rssB.peakMiB,
-      receiver_rss_mib: cStats.rssMiB,
-      state_transfers: transfers
+    for (const p of procs.values()) {
+      await p.call('close').catch(() => {})
+      await p.kill()
     }
-    results.catchUp = catchUp
-    printTable([catchUp as unknown as Record<string, string | number>])
+    procs.clear()
+
+    // (e) bytes per change per node in full meshes of 3, 5 and 9 (goal 3)
+    const meshRows = await meshBytes(root, MESH_SIZES)
+    results.meshBytes = meshRows
+    printTable(meshRows as unknown as Array<Record<string, number>>)
+    results.goals = goals(lagRows, meshRows)
+    printGoals(results.goals as GoalLine[])
   } finally {
     for (const p of procs.values()) {
       await p.call('close').catch(() => {})
