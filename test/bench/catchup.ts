@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort } from '../helpers/tmp.js'
 import { printGoals, printTable, type GoalLine } from './measure.js'
+import { DOVECOT_SKIP } from '../helpers/dovecot.js'
+import { prepareDsyncPair, type DsyncResult } from './dsync.js'
 import { NodeProc } from './node-proc.js'
 import { sizing } from './sizing.js'
 
@@ -38,33 +40,20 @@ const CPU_GOAL_US = 10
 /** Longest wait for a catch-up or a load, in ms. */
 const PHASE_TIMEOUT_MS = 1_800_000
 
-interface DsyncResult { changes: number, seconds: number, perSecond: number }
-type MeasureDsync = (o: { users: number, messagesPerUser: number, format: 'sdbox' | 'maildir', parallel: boolean, dir: string }) => Promise<DsyncResult>
-
 const mb = (mib: number): number => Math.round(mib * 1.048576)
 
-async function loadDsync (): Promise<MeasureDsync | string> {
-  try {
-    const mod = await import(new URL('./dsync.js', import.meta.url).href) as { measureDsync: MeasureDsync }
-    return mod.measureDsync
-  } catch (err) {
-    return `test/bench/dsync.ts is not available (${(err as Error).message.split('\n')[0]})`
-  }
-}
-
-/** dsync's rate, users in turn and in parallel, or why it could not be measured. */
+/** dsync's rate on one pair of sdbox instances, users in turn and then in parallel, or why it was not measured. */
 async function dsyncRates (root: string): Promise<{ serial?: DsyncResult, parallel?: DsyncResult, note?: string }> {
   if (QUICK) return { note: 'not measured with --quick' }
-  const measureDsync = await loadDsync()
-  if (typeof measureDsync === 'string') return { note: measureDsync }
+  if (DOVECOT_SKIP !== false) {
+    console.log(`dsync not measured: ${DOVECOT_SKIP}`)
+    return { note: DOVECOT_SKIP }
+  }
+  const pair = await prepareDsyncPair(join(root, 'dsync'), DSYNC_USERS, DSYNC_MESSAGES, 'sdbox')
   try {
-    const run = async (parallel: boolean): Promise<DsyncResult> =>
-      await measureDsync({ users: DSYNC_USERS, messagesPerUser: DSYNC_MESSAGES, format: 'sdbox', parallel, dir: join(root, `dsync-${String(parallel)}`) })
-    return { serial: await run(false), parallel: await run(true) }
-  } catch (err) {
-    const message = (err as Error).message
-    console.log(`dsync not measured: ${message}\n(to measure it: apt-get install dovecot-imapd)`)
-    return { note: message }
+    return { serial: await pair.measure(false), parallel: await pair.measure(true) }
+  } finally {
+    await pair.stop()
   }
 }
 
