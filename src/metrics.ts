@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { PeerStatus } from './replication/api.js'
+import type { PeerStatus } from './contracts.js'
 import type { LogEntry } from './types.js'
 
 /**

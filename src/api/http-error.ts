@@ -1,4 +1,4 @@
-import { isMarksyncError, MarksyncError } from '../errors.js'
+import { isMarksyncError, MarksyncError, type ErrorCode } from '../errors.js'
 
 /**
  * An error the API answers with `{"error": {"code", "message"}}`. Codes are stable
@@ -7,7 +7,7 @@ import { isMarksyncError, MarksyncError } from '../errors.js'
 export class HttpError extends MarksyncError {
   readonly status: number
 
-  constructor (status: number, code: string, message: string) {
+  constructor (status: number, code: ErrorCode, message: string) {
     super(code, message)
     this.name = 'HttpError'
     this.status = status
@@ -15,9 +15,9 @@ export class HttpError extends MarksyncError {
 }
 
 /** Validation codes of the store and validators: the caller's input was wrong. */
-const BAD_INPUT = new Set(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE'])
+const BAD_INPUT = new Set<ErrorCode>(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE'])
 /** The node cannot serve right now; retry later or elsewhere. */
-const UNAVAILABLE = new Set(['STORE_NOT_OPEN', 'SHUTTING_DOWN'])
+const UNAVAILABLE = new Set<ErrorCode>(['STORE_NOT_OPEN', 'SHUTTING_DOWN'])
 
 /** The HTTP answer for any error; unknown failures become 500 INTERNAL without internals. */
 export function toHttpError (err: unknown): HttpError {

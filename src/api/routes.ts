@@ -1,6 +1,9 @@
 import { DEFAULT_API_PAGE, MAX_API_CHANGES, MAX_API_PAGE } from '../limits.js'
-import type { PeerStatus } from '../replication/api.js'
-import type { PurgeResult, StatusStore } from '../store/api.js'
+import type {
+  ChangesResponse, HealthResponse, LogResponse, MessageResponse, PeerStatus, PurgeResponse, PurgeResult,
+  UnreadCountResponse, UnreadResponse, WinnersResponse
+} from '../contracts.js'
+import type { StatusStore } from '../store/api.js'
 import type { LocalChange, MessageState } from '../types.js'
 import { checkLocalChange, checkMessage, checkUser } from '../validate.js'
 import { isMarksyncError } from '../errors.js'
@@ -79,9 +82,9 @@ function parseChanges (body: unknown): LocalChange[] {
 
 export function buildRouter (): Router<RequestContext> {
   const router = new Router<RequestContext>()
-  router.add('GET', '/v1/health', async ({ backend }) => ({ ok: true, node: backend.store.nodeId }))
+  router.add('GET', '/v1/health', async ({ backend }): Promise<HealthResponse> => ({ ok: true, node: backend.store.nodeId }))
 
-  router.add('POST', '/v1/changes', async ({ backend, body }) => {
+  router.add('POST', '/v1/changes', async ({ backend, body }): Promise<ChangesResponse> => {
     const changes = parseChanges(await body())
     // mark() resolves only once the entries are durable (per the durability setting).
     return { entries: await backend.store.mark(changes) }
@@ -89,7 +92,7 @@ export function buildRouter (): Router<RequestContext> {
 
   router.add('GET', '/v1/changes', async ({ backend, query, signal }) => await readChanges(backend.store, parseChangesQuery(query), signal))
 
-  router.add('GET', '/v1/users/:user/unread', async ({ backend, query }, params) => {
+  router.add('GET', '/v1/users/:user/unread', async ({ backend, query }, params): Promise<UnreadResponse> => {
     const user = checkUser(params.user)
     const limit = limitOf(query)
     const after = query.get('after')
@@ -102,12 +105,12 @@ export function buildRouter (): Router<RequestContext> {
     return { user, count, messages, next: more ? messages[messages.length - 1] : null }
   })
 
-  router.add('GET', '/v1/users/:user/unread/count', async ({ backend }, params) => {
+  router.add('GET', '/v1/users/:user/unread/count', async ({ backend }, params): Promise<UnreadCountResponse> => {
     const user = checkUser(params.user)
     return { user, count: await backend.store.unreadCount(user) }
   })
 
-  router.add('GET', '/v1/users/:user/messages/:message', async ({ backend }, params) => {
+  router.add('GET', '/v1/users/:user/messages/:message', async ({ backend }, params): Promise<MessageResponse> => {
     const user = checkUser(params.user)
     const message = checkMessage(params.message)
     const state = await backend.store.get(user, message)
@@ -115,7 +118,7 @@ export function buildRouter (): Router<RequestContext> {
     return state
   })
 
-  router.add('GET', '/v1/users/:user/log', async ({ backend, query }, params) => {
+  router.add('GET', '/v1/users/:user/log', async ({ backend, query }, params): Promise<LogResponse> => {
     const user = checkUser(params.user)
     const limit = limitOf(query)
     const page = await backend.store.log(user, { after: seqAfter(query), limit: limit + 1 })
@@ -124,7 +127,7 @@ export function buildRouter (): Router<RequestContext> {
     return { entries, next: more ? (entries[entries.length - 1]?.seq ?? null) : null }
   })
 
-  router.add('GET', '/v1/winners', async ({ backend, query }) => {
+  router.add('GET', '/v1/winners', async ({ backend, query }): Promise<WinnersResponse> => {
     const limit = limitOf(query)
     const afterUser = query.get('afterUser')
     const afterMessage = query.get('afterMessage')
@@ -151,7 +154,7 @@ export function buildRouter (): Router<RequestContext> {
 
   router.add('GET', '/', async () => new RawReply('text/html', STATUS_PAGE.html, STATUS_PAGE.headers))
 
-  router.add('POST', '/v1/purge', async ({ backend }) => {
+  router.add('POST', '/v1/purge', async ({ backend }): Promise<PurgeResponse> => {
     const { removed, oldestSeq } = await backend.purge()
     return { removed, oldestSeq }
   })

@@ -1,5 +1,5 @@
 import { CLI_REQUEST_TIMEOUT_MS } from '../limits.js'
-import { MarksyncError } from '../errors.js'
+import { MarksyncError, isErrorCode } from '../errors.js'
 
 /**
  * A small client of one node's HTTP API (global fetch). Used by the CLI; usable
@@ -85,7 +85,8 @@ export class ApiClient {
     if (error.code === 'UNAUTHORIZED') {
       return withStatus(new MarksyncError('TOKEN_REJECTED', `the node at ${this.base} refused the API token from ${this.#tokenSource}: it is not the node's "apiToken" (see the file the mesh file names there)`), status)
     }
-    return withStatus(new MarksyncError(error.code, error.message), status)
+    // A code this version does not know is reported by its HTTP status.
+    return withStatus(new MarksyncError(isErrorCode(error.code) ? error.code : `HTTP_${status}`, error.message), status)
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { MIN_SECRET_BYTES } from '../limits.js'
-import type { TlsFiles } from '../replication/api.js'
+import type { TlsFiles } from '../contracts.js'
 import type { Mesh, MeshNode } from './mesh.js'
 import type { JsonPath, Problems } from './problems.js'
 import type { SecretRef } from './settings.js'

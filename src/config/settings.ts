@@ -11,7 +11,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_WINDOW
 } from '../limits.js'
-import type { Durability } from '../store/api.js'
+import type { Durability } from '../contracts.js'
 import { parseDuration } from './duration.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
 

@@ -1,4 +1,4 @@
-import type { PurgeResult } from '../store/api.js'
+import type { PurgeResult } from '../contracts.js'
 
 /**
  * Runs the store's purge on a schedule and on demand, one at a time (a purge asked

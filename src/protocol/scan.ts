@@ -1,4 +1,4 @@
-import { MarksyncError } from '../errors.js'
+import { MarksyncError, type ErrorCode } from '../errors.js'
 import { MAX_BATCH_ENTRIES, MAX_FRAME_DEPTH } from '../limits.js'
 
 /**
@@ -17,7 +17,7 @@ export function scanFrame (buf: Uint8Array): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let pos = 0
 
-  function fail (code: string, message: string): never {
+  function fail (code: ErrorCode, message: string): never {
     throw new MarksyncError(code, `${message} (at byte ${pos})`)
   }
   function need (n: number): void {

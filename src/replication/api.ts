@@ -1,21 +1,9 @@
 import type { EventEmitter } from 'node:events'
 import type { StatusStore } from '../store/api.js'
+import type { PeerConfig, PeerStatus, TlsFiles } from '../contracts.js'
 import type { PeerBudgetOptions } from './peer-budget.js'
 
-/** A configured peer of this node. */
-export interface PeerConfig {
-  /** The peer's node id. */
-  id: string
-  /** Where the peer accepts replication sessions: `ws://host:port` or `wss://host:port`. */
-  url: string
-}
-
-export interface TlsFiles {
-  /** PEM contents (not paths): the cluster CA, this node's certificate and key. */
-  ca?: string | Buffer
-  cert?: string | Buffer
-  key?: string | Buffer
-}
+export type { PeerConfig, PeerStatus, TlsFiles }
 
 export interface ReplicatorOptions {
   store: StatusStore
@@ -41,36 +29,6 @@ export interface ReplicatorOptions {
   handshakeTimeoutMs?: number
   /** Per-peer budgets (docs/security.md "Budgets"); each field defaults to its limit in limits.ts. */
   budget?: Partial<PeerBudgetOptions>
-}
-
-export interface PeerStatus {
-  id: string
-  url: string
-  connected: boolean
-  /** ms since the epoch when the current session (or the last disconnect) began; null if never. */
-  since: number | null
-  /** Last local seq the peer acknowledged. */
-  cursor: number
-  /** Local entries the peer has not acknowledged yet (lastSeq - cursor, not counting its own). */
-  behind: number
-  lastAckAt: number | null
-  /** Estimated peer clock minus our clock, in ms; null until measured. */
-  clockOffsetMs: number | null
-  skewed: boolean
-  /** The peer refuses our batches for now (it sent a hold: our clock is ahead of it). */
-  held: boolean
-  /** We refuse the peer's batches for now (its clock is ahead of ours beyond maxClockSkew). */
-  holding: boolean
-  /** Why the last session with this peer ended abnormally, or a dial failed; null if never. */
-  lastError: { code: string, reason: string, at: number } | null
-  batchesSent: number
-  batchesReceived: number
-  entriesEntered: number
-  entriesStale: number
-  entriesDuplicate: number
-  bytesSent: number
-  bytesReceived: number
-  stateTransfers: number
 }
 
 /**

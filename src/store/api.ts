@@ -2,7 +2,9 @@ import type { EventEmitter } from 'node:events'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { HybridClock, WallClock } from '../hlc.js'
 
-export type Durability = 'sync' | 'relaxed'
+import type { Durability, PurgeResult } from '../contracts.js'
+
+export type { Durability, PurgeResult }
 
 export interface StoreOptions {
   /** LevelDB directory; created if missing. */
@@ -28,13 +30,6 @@ export interface PageOptions {
   /** Exclusive lower bound: a message id (unread) or a seq (log, feed). */
   after?: string | number
   limit?: number
-}
-
-export interface PurgeResult {
-  /** Log entries removed (feed entries and their per-user log entries). */
-  removed: number
-  /** Lowest seq still in the feed after the purge (lastSeq + 1 when the feed is empty). */
-  oldestSeq: number
 }
 
 /** Options for `winners()`, so a state transfer can resume from a known point. */

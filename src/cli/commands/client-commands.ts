@@ -1,5 +1,5 @@
-import type { PeerStatus } from '../../replication/api.js'
-import type { LogEntry, MessageState, Status } from '../../types.js'
+import type { ChangesResponse, LogResponse, MessageResponse, NodeStatusResponse, PurgeResponse, UnreadResponse } from '../../contracts.js'
+import type { Status } from '../../types.js'
 import { userPath } from '../client.js'
 import { ago, isoTime, signedMs, table } from '../format.js'
 import type { Io } from '../io.js'
@@ -20,7 +20,7 @@ function emit (io: Io, args: ClientArgs, json: unknown, human: () => string): vo
 export async function mark (args: ClientArgs & { user: string, messages: string[], status: Status }, io: Io): Promise<number> {
   const client = clientFor(args)
   const changes = args.messages.map(message => ({ user: args.user, message, status: args.status }))
-  const result = await client.request<{ entries: LogEntry[] }>('POST', '/v1/changes', { changes })
+  const result = await client.request<ChangesResponse>('POST', '/v1/changes', { changes })
   emit(io, args, result, () => result.entries.map(e => `${e.user} ${e.message}: ${e.status} (origin ${e.origin}, seq ${e.seq}, ts ${e.ts})`).join('\n'))
   return 0
 }
@@ -31,7 +31,7 @@ export async function unread (args: ClientArgs & { user: string, limit?: number,
   if (args.limit !== undefined) query.set('limit', String(args.limit))
   if (args.after !== undefined) query.set('after', args.after)
   const qs = query.size > 0 ? `?${query.toString()}` : ''
-  const result = await client.request<{ user: string, count: number, messages: string[], next: string | null }>('GET', userPath(args.user, 'unread') + qs)
+  const result = await client.request<UnreadResponse>('GET', userPath(args.user, 'unread') + qs)
   emit(io, args, result, () => {
     const lines = [`${result.count} unread for ${result.user}`, ...result.messages.map(m => `  ${m}`)]
     if (result.next !== null) lines.push(`  ... more: --after ${JSON.stringify(result.next)}`)
@@ -42,7 +42,7 @@ export async function unread (args: ClientArgs & { user: string, limit?: number,
 
 export async function get (args: ClientArgs & { user: string, message: string }, io: Io): Promise<number> {
   const client = clientFor(args)
-  const state = await client.request<MessageState>('GET', userPath(args.user, 'messages', args.message))
+  const state = await client.request<MessageResponse>('GET', userPath(args.user, 'messages', args.message))
   emit(io, args, state, () => [
     `${state.user} ${state.message}: ${state.status}`,
     `  origin      ${state.origin}`,
@@ -60,7 +60,7 @@ export async function log (args: ClientArgs & { user: string, limit?: number, af
   if (args.limit !== undefined) query.set('limit', String(args.limit))
   if (args.after !== undefined) query.set('after', String(args.after))
   const qs = query.size > 0 ? `?${query.toString()}` : ''
-  const result = await client.request<{ entries: LogEntry[], next: number | null }>('GET', userPath(args.user, 'log') + qs)
+  const result = await client.request<LogResponse>('GET', userPath(args.user, 'log') + qs)
   emit(io, args, result, () => {
     if (result.entries.length === 0) return `no log entries for ${args.user}`
     const rows = result.entries.map(e => [String(e.seq), e.message, e.status, e.origin, e.from ?? '-', isoTime(e.originTime), isoTime(e.localTime)])
@@ -70,23 +70,9 @@ export async function log (args: ClientArgs & { user: string, limit?: number, af
   return 0
 }
 
-interface NodeStatus {
-  node: string
-  cluster: string
-  seq: number
-  oldestSeq: number
-  hlc: number
-  hlcPhysicalMs: number
-  wallTime: number
-  clockCorrectionMs: number
-  durability: string
-  retentionMs: number
-  peers: PeerStatus[]
-}
-
 export async function status (args: ClientArgs, io: Io): Promise<number> {
   const client = clientFor(args)
-  const s = await client.request<NodeStatus>('GET', '/v1/status')
+  const s = await client.request<NodeStatusResponse>('GET', '/v1/status')
   emit(io, args, s, () => {
     const now = s.wallTime
     const head = [
@@ -105,7 +91,7 @@ export async function status (args: ClientArgs, io: Io): Promise<number> {
 
 export async function purge (args: ClientArgs, io: Io): Promise<number> {
   const client = clientFor(args)
-  const result = await client.request<{ removed: number, oldestSeq: number }>('POST', '/v1/purge')
+  const result = await client.request<PurgeResponse>('POST', '/v1/purge')
   emit(io, args, result, () => `purged ${result.removed} log entries; oldest seq now ${result.oldestSeq}`)
   return 0
 }
