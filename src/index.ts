@@ -5,10 +5,10 @@
  * a user reads, deletes or receives mail.
  */
 export { Store } from './store/index.js'
-export type { StatusStore, StoreOptions, Durability, PurgeResult, PageOptions, WinnersOptions } from './store/index.js'
+export type { StatusStore, StoreEvents, StoreOptions, Durability, PurgeResult, PageOptions, WinnersOptions } from './store/index.js'
 export { Replicator } from './replication/index.js'
-export type { PeerConfig, PeerStatus, ReplicatorApi, ReplicatorOptions, TlsFiles } from './replication/index.js'
-export { MarksyncError, isMarksyncError, type ErrorCode } from './errors.js'
+export type { PeerConfig, PeerStatus, ReplicatorApi, ReplicatorEvents, ReplicatorOptions, TlsFiles } from './replication/index.js'
+export { ERROR_CODES, MarksyncError, isErrorCode, isMarksyncError, type ErrorCode } from './errors.js'
 export { STATUSES } from './types.js'
 export type { Status, LocalChange, Change, LogEntry, MessageState, ApplyResult } from './types.js'
 export { HybridClock, physicalMs, packTimestamp, type WallClock } from './hlc.js'

@@ -5,7 +5,7 @@
 import { physicalMs } from '../hlc.js'
 import type { OriginView } from '../daemon/origin-view.js'
 import type { Throughput } from '../daemon/throughput.js'
-import type { PeerStatus } from '../replication/api.js'
+import type { PeerStatus } from '../contracts.js'
 import type { StatusStore } from '../store/api.js'
 
 /** What only the daemon knows: the configured mesh, counters' rates, origins seen. */

@@ -7,6 +7,7 @@
  * writes finish and are answered), then the purge schedule, the replicator (closes
  * peer sessions), and last the store (waits for queued writes, closes LevelDB).
  */
+import type { EventEmitter } from 'node:events'
 import type { NodeConfig } from '../config/load.js'
 import { ApiServer } from '../api/server.js'
 import type { WallClock } from '../hlc.js'
@@ -15,7 +16,6 @@ import { Metrics } from '../metrics.js'
 import type { PeerStatus, PurgeResult } from '../contracts.js'
 import type { ReplicatorApi, ReplicatorOptions } from '../replication/api.js'
 import { Store } from '../store/index.js'
-import type { LogEntry } from '../types.js'
 import { Purger } from './purger.js'
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 import { countersOf, type StatusOverview } from '../api/status.js'
@@ -33,7 +33,14 @@ export interface DaemonOptions {
   createReplicator?: ReplicatorFactory
 }
 
-type Listener = [emitter: { off: (event: string, fn: (arg: any) => void) => unknown }, event: string, fn: (arg: any) => void]
+/** Listens to one typed event of `emitter`; returns the unsubscription. */
+function listen<T extends Record<keyof T, unknown[]>, K extends keyof T & string> (emitter: EventEmitter<T>, event: K, fn: (...args: T[K]) => void): () => void {
+  // Node's typed `on` cannot be called with a still-generic event name: the plain emitter is the same object.
+  const plain = emitter as unknown as EventEmitter
+  const listener = fn as (...args: unknown[]) => void
+  plain.on(event, listener)
+  return () => { plain.off(event, listener) }
+}
 
 export class Daemon {
   readonly #options: DaemonOptions
@@ -45,7 +52,8 @@ export class Daemon {
   #metrics: Metrics | undefined
   #throughput: Throughput | undefined
   readonly #origins = new OriginView()
-  #listeners: Listener[] = []
+  /** Unsubscriptions of every listener the daemon added (run at teardown). */
+  #listeners: Array<() => void> = []
   #stopping: Promise<void> | undefined
 
   constructor (options: DaemonOptions) {
@@ -101,15 +109,15 @@ export class Daemon {
     await openStore(store, node.dataDir)
     this.#store = store
     this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs })
-    this.#on(store, 'entered', (entries: LogEntry[]) => {
+    this.#on(store, 'entered', entries => {
       this.#metrics?.entered(entries)
       this.#origins.entered(entries)
     })
     // The replicator re-emits the store's clock jumps; listen here only when there is none.
     if (this.#options.createReplicator === undefined) {
-      this.#on(store, 'clock-jump', (jump: unknown) => {
+      this.#on(store, 'clock-jump', jump => {
         this.#metrics?.clockJump()
-        this.#log.warn({ event: 'clock-jump', ...(jump as object) }, 'wall clock jumped')
+        this.#log.warn({ event: 'clock-jump', ...jump }, 'wall clock jumped')
       })
     }
   }
@@ -141,17 +149,17 @@ export class Daemon {
     this.#replicator = replicator
     const log = this.#log
     const m = (): Metrics | undefined => this.#metrics
-    this.#on(replicator, 'peer-connected', (e: any) => { m()?.peerEvent('connected'); log.info({ event: 'peer-connected', ...e }, 'peer connected') })
-    this.#on(replicator, 'peer-disconnected', (e: any) => { m()?.peerEvent('disconnected'); log.info({ event: 'peer-disconnected', ...e }, 'peer disconnected') })
-    this.#on(replicator, 'peer-rejected', (e: any) => { m()?.peerEvent('rejected'); log.warn({ event: 'peer-rejected', ...e }, 'peer session rejected') })
-    this.#on(replicator, 'peer-skewed', (e: any) => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
-    this.#on(replicator, 'peer-clock-ok', (e: any) => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
-    this.#on(replicator, 'state-transfer', (e: any) => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
-    this.#on(replicator, 'clock-jump', (e: any) => { m()?.clockJump(); log.warn({ event: 'clock-jump', ...e }, 'wall clock jumped') })
-    this.#on(replicator, 'clock-corrected', (e: any) => log.warn({ event: 'clock-corrected', ...e }, 'peers agree this node\'s clock is off: local timestamps corrected'))
-    this.#on(replicator, 'batch-applied', (e: any) => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })
+    this.#on(replicator, 'peer-connected', e => { m()?.peerEvent('connected'); log.info({ event: 'peer-connected', ...e }, 'peer connected') })
+    this.#on(replicator, 'peer-disconnected', e => { m()?.peerEvent('disconnected'); log.info({ event: 'peer-disconnected', ...e }, 'peer disconnected') })
+    this.#on(replicator, 'peer-rejected', e => { m()?.peerEvent('rejected'); log.warn({ event: 'peer-rejected', ...e }, 'peer session rejected') })
+    this.#on(replicator, 'peer-skewed', e => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
+    this.#on(replicator, 'peer-clock-ok', e => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
+    this.#on(replicator, 'state-transfer', e => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
+    this.#on(replicator, 'clock-jump', e => { m()?.clockJump(); log.warn({ event: 'clock-jump', ...e }, 'wall clock jumped') })
+    this.#on(replicator, 'clock-corrected', e => log.warn({ event: 'clock-corrected', ...e }, 'peers agree this node\'s clock is off: local timestamps corrected'))
+    this.#on(replicator, 'batch-applied', e => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })
     // The contract says peer faults never surface as 'error'; anything that does is logged, not fatal.
-    this.#on(replicator, 'error', (err: unknown) => log.error({ event: 'replicator-error', err }, 'replicator error'))
+    this.#on(replicator, 'error', err => log.error({ event: 'replicator-error', err }, 'replicator error'))
   }
 
   async #startApi (): Promise<void> {
@@ -192,10 +200,10 @@ export class Daemon {
     this.#log.info({ event: 'purge', trigger, removed: result.removed, oldestSeq: result.oldestSeq, durationMs }, 'purge')
   }
 
-  #on (emitter: { on: (event: string, fn: (arg: any) => void) => unknown, off: (event: string, fn: (arg: any) => void) => unknown }, event: string, fn: (arg: any) => void): void {
-    emitter.on(event, fn)
-    this.#listeners.push([emitter, event, fn])
+  #on<T extends Record<keyof T, unknown[]>, K extends keyof T & string> (emitter: EventEmitter<T>, event: K, fn: (...args: T[K]) => void): void {
+    this.#listeners.push(listen(emitter, event, fn))
   }
+
 
   /** Idempotent; concurrent calls share one stop. */
   async stop (reason = 'stop'): Promise<void> {
@@ -213,7 +221,7 @@ export class Daemon {
     await this.#safely('purger', async () => await this.#purger?.stop())
     this.#throughput?.stop()
     await this.#safely('replicator', async () => await this.#replicator?.stop())
-    for (const [emitter, event, fn] of this.#listeners) emitter.off(event, fn)
+    for (const off of this.#listeners) off()
     this.#listeners = []
     await this.#safely('store', async () => await this.#store?.close())
   }

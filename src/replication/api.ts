@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import type { ClockStep } from '../hlc.js'
 import type { StatusStore } from '../store/api.js'
 import type { PeerConfig, PeerStatus, TlsFiles } from '../contracts.js'
 import type { PeerBudgetOptions } from './peer-budget.js'
@@ -31,18 +32,56 @@ export interface ReplicatorOptions {
   budget?: Partial<PeerBudgetOptions>
 }
 
+/** A session refused in the handshake or closed for bad input (`peer` once it is known). */
+export interface PeerRejectedEvent {
+  peer: string | undefined
+  remoteAddress: string
+  code: string
+  reason: string
+}
+
+export interface BatchAppliedEvent {
+  peer: string
+  entered: number
+  stale: number
+  duplicate: number
+  /** Bytes of the frame on the wire. */
+  bytes: number
+  /** Largest origin-to-here delay of an entry this peer made itself, in ms. */
+  lagMs: number | undefined
+}
+
+export interface StateTransferEvent {
+  peer: string
+  direction: 'send' | 'receive'
+  phase: 'start' | 'end'
+  /** Chunks sent (the sender's end only). */
+  entries?: number
+}
+
 /**
- * Events (the daemon logs them and feeds metrics):
- * - 'peer-connected' { peer }, 'peer-disconnected' { peer, code, reason }
- * - 'peer-rejected' { peer?, remoteAddress, code, reason } a session refused in the handshake or closed for bad input
- * - 'peer-skewed' { peer, offsetMs }, 'peer-clock-ok' { peer, offsetMs }
- * - 'batch-applied' { peer, entered, stale, duplicate, bytes, lagMs? }
- * - 'state-transfer' { peer, direction: 'send'|'receive', phase: 'start'|'end', entries? }
- * - 'clock-jump' { fromMs, toMs } this node's own wall clock jumped
- * - 'clock-corrected' { correctionMs, offsets } peers agree this node's clock is off (or agree again: 0)
- * - 'error' is never emitted for peer faults (they close that session only).
+ * Events (the daemon logs them and feeds metrics). 'error' is never emitted for peer
+ * faults (they close that session only).
  */
-export interface ReplicatorApi extends EventEmitter {
+export interface ReplicatorEvents {
+  'peer-connected': [event: { peer: string }]
+  'peer-disconnected': [event: { peer: string, code: string, reason: string }]
+  'peer-rejected': [event: PeerRejectedEvent]
+  'peer-skewed': [event: { peer: string, offsetMs: number }]
+  'peer-clock-ok': [event: { peer: string, offsetMs: number }]
+  'batch-applied': [event: BatchAppliedEvent]
+  'state-transfer': [event: StateTransferEvent]
+  /** This node's own wall clock jumped. */
+  'clock-jump': [event: ClockStep]
+  /** Peers agree this node's clock is off (or agree again: 0). */
+  'clock-corrected': [event: { correctionMs: number, offsets: number[] }]
+  error: [err: Error]
+}
+
+/** How a part of the engine reports an event through the replicator. */
+export type EmitEvent = <K extends keyof ReplicatorEvents>(event: K, ...args: ReplicatorEvents[K]) => void
+
+export interface ReplicatorApi extends EventEmitter<ReplicatorEvents> {
   start (): Promise<void>
   /** Idempotent: closes every session and the listener, clears every timer. */
   stop (): Promise<void>

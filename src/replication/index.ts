@@ -1,2 +1,4 @@
 export { Replicator } from './replicator.js'
-export type { PeerConfig, PeerStatus, ReplicatorApi, ReplicatorOptions, TlsFiles } from './api.js'
+export type {
+  BatchAppliedEvent, PeerConfig, PeerRejectedEvent, PeerStatus, ReplicatorApi, ReplicatorEvents, ReplicatorOptions, StateTransferEvent, TlsFiles
+} from './api.js'

@@ -1,68 +1,59 @@
 /**
  * The replicator: one WebSocket session per configured peer, over which this node's
- * feed is pushed and the peer's is applied (see peer-link.ts, session.ts and
- * docs/protocol.md).
+ * feed is pushed and the peer's is applied (docs/protocol.md). It keeps what concerns
+ * the mesh as a whole; each peer's own work is its PeerLink's.
  *
- * Roles: every node listens and dials every peer it has no session with. When both
- * dials succeed, both ends keep the session dialed by the lower node id (or, between
- * two sessions dialed by the same node, the newer) and close the other with
- * DUPLICATE_SESSION, so exactly one survives whatever the timing.
+ * Roles: every node listens (listener.ts) and each link dials its peer while it has no
+ * session. When both dials succeed, both ends keep the session dialed by the lower node
+ * id (or, between two sessions dialed by the same node, the newer) and close the other
+ * with DUPLICATE_SESSION, so exactly one survives whatever the timing. The winner is
+ * attached to its link, and from then on its frames go straight to the link.
  * Flow: store 'entered' → (pushDelayMs) → every link pumps its feed. A heartbeat tick
  * pings, terminates silent peers, re-evaluates clock holds and self-correction, and
  * watches this node's own wall clock for jumps.
  */
 import { EventEmitter } from 'node:events'
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import { WebSocket, WebSocketServer } from 'ws'
-import {
-  DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, RECENT_CHANGES, MAX_FRAME_BYTES, MAX_INBOUND_SOCKETS, MAX_WINDOW
-} from '../limits.js'
-import { checkNodeId } from '../validate.js'
-import { checkCluster } from '../protocol/index.js'
-import type { PeerStatus, ReplicatorApi, ReplicatorOptions } from './api.js'
-import { Backoff } from './backoff.js'
+import { WebSocket } from 'ws'
+import type { PeerStatus } from '../contracts.js'
+import type { ClockStep } from '../hlc.js'
+import { MAX_FRAME_BYTES, RECENT_CHANGES } from '../limits.js'
+import type { LogEntry } from '../types.js'
+import type { EmitEvent, ReplicatorApi, ReplicatorEvents, ReplicatorOptions } from './api.js'
 import { correctionFor, type ClockSample } from './clock-sample.js'
+import { Listener } from './listener.js'
+import { resolveOptions, type ResolvedOptions } from './options.js'
+import { PeerBudget, peerKey } from './peer-budget.js'
 import { PeerLink } from './peer-link.js'
 import { RecentChanges } from './recent-changes.js'
-import type { LogEntry } from '../types.js'
-import { PeerBudget, addressKey, peerKey } from './peer-budget.js'
-import { Session, type SessionHandlers, type SessionInit } from './session.js'
+import { reportClose } from './session-faults.js'
+import { Session, type SessionHandlers } from './session.js'
 
-/** Room left in a frame for everything but the entries, in bytes. */
-const FRAME_OVERHEAD_BYTES = 1024
 /** Closing sessions get this long to finish the close handshake on stop(), in ms. */
 const STOP_GRACE_MS = 2_000
 /** A correction change smaller than this is applied silently, without an event, in ms. */
 const CORRECTION_EVENT_MS = 1_000
-/** Close codes that end a session without the peer having misbehaved. */
-const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN'])
-/** Closes that do not count against a peer's budget: a lost network, or our own refusal. */
-const NOT_FAULTS = new Set(['HEARTBEAT_TIMEOUT', 'BACKED_OFF'])
 
-export class Replicator extends EventEmitter implements ReplicatorApi {
-  readonly #o: Required<Omit<ReplicatorOptions, 'tls' | 'budget' | 'acceptSecrets'>> & Pick<ReplicatorOptions, 'tls'>
+export class Replicator extends EventEmitter<ReplicatorEvents> implements ReplicatorApi {
+  readonly #o: ResolvedOptions
   readonly #budget: PeerBudget
   readonly #acceptSecrets: readonly Buffer[]
   readonly #links = new Map<string, PeerLink>()
-  readonly #backoff = new Map<string, Backoff>()
   readonly #sessions = new Set<Session>()
   readonly #handlers: SessionHandlers
-  #server: WebSocketServer | undefined
-  /** The HTTP(S) server the WebSocket server upgrades from; ours, so its sockets are bounded. */
-  #http: HttpServer | HttpsServer | undefined
-  #port = 0
+  readonly #listener: Listener
   #started = false
   #stopped = false
   #ticker: NodeJS.Timeout | undefined
   #pushTimer: NodeJS.Timeout | undefined
   readonly #recent = new RecentChanges(RECENT_CHANGES)
+  /** For the links: the key-generic emit, which Node's typed `emit` cannot express. */
+  readonly #emit: EmitEvent = (event, ...args) => { EventEmitter.prototype.emit.call(this, event, ...args) }
   readonly #onEntered = (entries: LogEntry[]): void => {
     for (const e of entries) this.#recent.add(e)
     this.#schedulePush()
   }
-  readonly #onClockJump = (jump: { fromMs: number, toMs: number }): void => {
+
+  readonly #onClockJump = (jump: ClockStep): void => {
     // Offsets measured before the step are off by exactly the step: shift them rather than
     // let a stale sample undo the clock's compensation (or flip a peer's skew flag) until
     // the next heartbeat measures again.
@@ -73,50 +64,27 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
 
   constructor (options: ReplicatorOptions) {
     super()
-    checkNodeId(options.nodeId, 'INVALID_CONFIG')
-    checkCluster(options.cluster)
+    this.#o = resolveOptions(options)
     this.#budget = new PeerBudget(options.budget)
     this.#acceptSecrets = options.acceptSecrets ?? []
-    this.#o = {
-      heartbeatMs: DEFAULT_HEARTBEAT_MS,
-      maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
-      batchEntries: DEFAULT_BATCH_ENTRIES,
-      batchBytes: DEFAULT_BATCH_BYTES,
-      window: DEFAULT_WINDOW,
-      pushDelayMs: DEFAULT_PUSH_DELAY_MS,
-      handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
-      ...dropUndefined(options)
-    }
-    // Never build a frame the peer must refuse, nor a window its queue cannot hold.
-    this.#o.batchEntries = clamp(this.#o.batchEntries, 1, MAX_BATCH_ENTRIES)
-    this.#o.batchBytes = clamp(this.#o.batchBytes, 1, MAX_FRAME_BYTES - FRAME_OVERHEAD_BYTES)
-    this.#o.window = clamp(this.#o.window, 1, MAX_WINDOW / 2)
-    for (const peer of options.peers) {
-      checkNodeId(peer.id, 'INVALID_CONFIG')
-      if (peer.id === options.nodeId) throw new TypeError(`peer ${peer.id} is this node`)
-      if (this.#links.has(peer.id)) throw new TypeError(`peer ${peer.id} is listed twice`)
-      this.#links.set(peer.id, new PeerLink({
-        store: options.store,
-        peer,
-        batchEntries: this.#o.batchEntries,
-        batchBytes: this.#o.batchBytes,
-        window: this.#o.window,
-        maxClockSkewMs: this.#o.maxClockSkewMs,
-        recent: this.#recent,
-        emit: (event, payload) => { this.emit(event, payload) }
-      }))
-      this.#backoff.set(peer.id, new Backoff())
-    }
+    for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer))
     this.#handlers = {
       onEstablished: (s, sample) => this.#onEstablished(s, sample),
-      onFrame: (s, frame, bytes) => { const link = this.#linkOf(s); if (link?.session === s) link.onFrame(frame, bytes) },
       onSample: (s, sample) => this.#onSample(s, sample),
       onClosed: s => this.#onClosed(s)
     }
+    this.#listener = new Listener({
+      listen: this.#o.listen,
+      tls: this.#o.tls,
+      handshakeTimeoutMs: this.#o.handshakeTimeoutMs,
+      budget: this.#budget,
+      inbound: () => this.#inbound(),
+      onConnection: (ws, remoteAddress) => this.#accept(ws, remoteAddress)
+    })
   }
 
   get port (): number {
-    return this.#port
+    return this.#listener.port
   }
 
   get clockCorrectionMs (): number {
@@ -127,11 +95,11 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     if (this.#started) return
     this.#started = true
     for (const link of this.#links.values()) await link.load()
-    await this.#listen()
+    await this.#listener.start()
     this.#o.store.on('entered', this.#onEntered)
     this.#o.store.on('clock-jump', this.#onClockJump)
     this.#ticker = setInterval(() => this.#tick(), this.#o.heartbeatMs)
-    for (const link of this.#links.values()) this.#dial(link)
+    for (const link of this.#links.values()) link.start()
   }
 
   async stop (): Promise<void> {
@@ -141,21 +109,9 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     clearTimeout(this.#pushTimer)
     this.#o.store.off('entered', this.#onEntered)
     this.#o.store.off('clock-jump', this.#onClockJump)
-    for (const link of this.#links.values()) clearTimeout(link.redialTimer)
-    const closed = [...this.#sessions].map(async s => await new Promise<void>(resolve => {
-      const timer = setTimeout(() => { s.terminate('SHUTTING_DOWN', 'stop'); resolve() }, STOP_GRACE_MS)
-      s.onClose(() => { clearTimeout(timer); resolve() })
-      s.fail('SHUTTING_DOWN', 'the node is stopping')
-    }))
-    await Promise.all(closed)
-    await new Promise<void>(resolve => { this.#server?.close(() => resolve()) ?? resolve() })
-    const http = this.#http
-    if (http !== undefined) {
-      await new Promise<void>(resolve => {
-        http.close(() => resolve())
-        http.closeAllConnections() // sockets that never upgraded would hold close() until their timeout
-      })
-    }
+    for (const link of this.#links.values()) link.stop()
+    await Promise.all([...this.#sessions].map(async s => await closeWithGrace(s)))
+    await this.#listener.stop()
     for (const link of this.#links.values()) await link.idle()
   }
 
@@ -163,118 +119,74 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
     return [...this.#links.values()].map(l => l.status())
   }
 
-  async #listen (): Promise<void> {
-    const { host, port } = this.#o.listen
-    const wsOptions = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, verifyClient: this.#admit }
-    const tls = this.#o.tls
-    // Plain HTTP requests are not ours to serve: 426, as ws answers them on its own servers.
-    const upgradeRequired = (_req: IncomingMessage, res: ServerResponse): void => { res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required') }
-    // Checked every second rather than node's 30 s, so a silent socket goes within the timeout.
-    const httpOptions = { connectionsCheckingInterval: Math.min(1_000, this.#o.handshakeTimeoutMs) }
-    let http: HttpServer | HttpsServer
-    if (tls?.cert !== undefined && tls.key !== undefined) {
-      // With a cluster CA, TLS is mutual: a dialer without a certificate the CA signed is
-      // refused before any WebSocket exists (the HMAC handshake still follows).
-      const mutual = tls.ca !== undefined
-      http = createHttpsServer({ ...httpOptions, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: mutual, rejectUnauthorized: mutual }, upgradeRequired)
-    } else {
-      http = createHttpServer(httpOptions, upgradeRequired)
-    }
-    // TCP sockets are bounded before any of them is upgraded (docs/security.md "Budgets"):
-    // at most MAX_INBOUND_SOCKETS at once, and the upgrade request within the handshake timeout.
-    http.maxConnections = MAX_INBOUND_SOCKETS
-    http.headersTimeout = this.#o.handshakeTimeoutMs
-    http.requestTimeout = this.#o.handshakeTimeoutMs
-    this.#http = http
-    this.#server = new WebSocketServer({ ...wsOptions, server: http })
-    // ws re-emits the HTTP server's errors (EADDRINUSE) on itself: without a listener that is
-    // an uncaught crash instead of the rejected listen below.
-    this.#server.on('error', () => {})
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject)
-      http.listen(port, host, () => { http.off('error', reject); resolve() })
-    })
-    http.on('error', () => {})
-    const address = http.address()
-    this.#port = typeof address === 'object' && address !== null ? address.port : port
-    this.#server.on('connection', (ws, req) => {
-      if (this.#stopped) {
-        ws.terminate()
-        return
-      }
-      this.#track(new Session(ws, this.#sessionInit('acceptor', new Set(this.#links.keys()), req.socket.remoteAddress ?? ''), this.#handlers))
+  #newLink (peer: { id: string, url: string }): PeerLink {
+    const { store, batchEntries, batchBytes, window, maxClockSkewMs, heartbeatMs } = this.#o
+    return new PeerLink({
+      store,
+      peer,
+      batchEntries,
+      batchBytes,
+      window,
+      maxClockSkewMs,
+      healthyAfterMs: heartbeatMs,
+      recent: this.#recent,
+      emit: this.#emit,
+      dial: url => this.#dial(peer.id, url)
     })
   }
 
-  /** Per-peer budgets, checked at the HTTP upgrade before a WebSocket exists (peer-budget.ts). */
-  readonly #admit = (info: { req: { socket: { remoteAddress?: string } } }, done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void): void => {
-    let inbound = 0
+  #inbound (): { open: number, pending: number } {
+    let open = 0
     let pending = 0
     for (const s of this.#sessions) {
       if (s.role !== 'acceptor' || !s.open) continue
-      inbound++
+      open++
       if (!s.established) pending++
     }
-    const verdict = this.#budget.admit(info.req.socket.remoteAddress ?? '', inbound, pending)
-    if (verdict.ok) return done(true)
-    // Not an event per refusal: a flood of upgrades must not become a flood of log lines.
-    const headers: Record<string, string> = verdict.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(verdict.retryAfterMs / 1000)) }
-    done(false, verdict.status, verdict.code, headers)
+    return { open, pending }
   }
 
-  #sessionInit (role: 'dialer' | 'acceptor', peers: ReadonlySet<string>, remoteAddress: string): SessionInit {
-    return {
+  #accept (ws: WebSocket, remoteAddress: string): void {
+    if (this.#stopped) {
+      ws.terminate()
+      return
+    }
+    this.#open(ws, 'acceptor', new Set(this.#links.keys()), remoteAddress)
+  }
+
+  /** A link's dial: throws for an unusable URL (the link reports it). */
+  #dial (peer: string, url: string): void {
+    const tls = this.#o.tls
+    const ws = new WebSocket(url, {
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: this.#o.handshakeTimeoutMs,
+      ca: tls?.ca,
+      cert: tls?.cert,
+      key: tls?.key
+    })
+    this.#open(ws, 'dialer', new Set([peer]), url)
+  }
+
+  #open (ws: WebSocket, role: 'dialer' | 'acceptor', peers: ReadonlySet<string>, remoteAddress: string): void {
+    const o = this.#o
+    this.#sessions.add(new Session(ws, {
       role,
-      nodeId: this.#o.nodeId,
-      cluster: this.#o.cluster,
-      secret: this.#o.secret,
+      nodeId: o.nodeId,
+      cluster: o.cluster,
+      secret: o.secret,
       acceptSecrets: this.#acceptSecrets,
       peers,
-      wallTime: () => this.#o.store.clock.wallTime(),
-      handshakeTimeoutMs: this.#o.handshakeTimeoutMs,
-      heartbeatMs: this.#o.heartbeatMs,
+      wallTime: () => o.store.clock.wallTime(),
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      heartbeatMs: o.heartbeatMs,
       remoteAddress,
       frameRate: this.#budget.frameRate()
-    }
-  }
-
-  #track (session: Session): void {
-    this.#sessions.add(session)
+    }, this.#handlers))
   }
 
   #linkOf (s: Session): PeerLink | undefined {
     return s.peer === undefined ? undefined : this.#links.get(s.peer)
-  }
-
-  #dial (link: PeerLink): void {
-    if (this.#stopped || link.session !== undefined || link.dialing) return
-    const tls = this.#o.tls
-    let ws: WebSocket
-    try {
-      ws = new WebSocket(link.url, {
-        maxPayload: MAX_FRAME_BYTES,
-        perMessageDeflate: false,
-        handshakeTimeout: this.#o.handshakeTimeoutMs,
-        ca: tls?.ca,
-        cert: tls?.cert,
-        key: tls?.key
-      })
-    } catch (err) {
-      // An unusable URL: said once per attempt, retried slowly in case the mesh is fixed.
-      this.emit('peer-rejected', { peer: link.id, remoteAddress: link.url, code: 'INVALID_URL', reason: (err as Error).message })
-      this.#redial(link, (this.#backoff.get(link.id) as Backoff).next())
-      return
-    }
-    link.dialing = true
-    this.#track(new Session(ws, this.#sessionInit('dialer', new Set([link.id]), link.url), this.#handlers))
-  }
-
-  #redial (link: PeerLink, delayMs: number): void {
-    if (this.#stopped || link.session !== undefined || link.dialing || link.redialTimer !== undefined) return
-    link.redialTimer = setTimeout(() => {
-      link.redialTimer = undefined
-      this.#dial(link)
-    }, delayMs)
   }
 
   #onEstablished (s: Session, sample: ClockSample): void {
@@ -298,8 +210,6 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
       link.detach(current)
       current.fail('DUPLICATE_SESSION', 'replaced by a newer session')
     }
-    clearTimeout(link.redialTimer)
-    link.redialTimer = undefined
     link.attach(s, sample)
     this.emit('peer-connected', { peer: link.id })
     this.#correctClock()
@@ -323,28 +233,10 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   #onClosed (s: Session): void {
     this.#sessions.delete(s)
     const link = this.#linkOf(s)
-    if (s.role === 'dialer' && link !== undefined) link.dialing = false
-    const code = s.closeCode ?? 'UNKNOWN'
-    if (link !== undefined && !ORDINARY_CLOSES.has(code)) link.noteError(code, s.closeReason)
-    if (link !== undefined && link.session === s) {
-      link.detach(s)
-      this.emit('peer-disconnected', { peer: link.id, code, reason: s.closeReason })
-    }
-    if (s.failedLocally && !ORDINARY_CLOSES.has(code)) {
-      this.emit('peer-rejected', { peer: s.peer, remoteAddress: s.remoteAddress, code, reason: s.closeReason })
-      // Before authentication only the address is known (a claimed id proves nothing);
-      // a dialer's failed handshakes are already slowed by its redial backoff.
-      if (!NOT_FAULTS.has(code) && (s.establishedAt !== undefined || s.role === 'acceptor')) {
-        const key = s.establishedAt !== undefined ? peerKey(s.peer as string) : addressKey(s.remoteAddress)
-        const ms = this.#budget.fault(key)
-        if (ms > 0) this.emit('peer-rejected', { peer: s.establishedAt !== undefined ? s.peer : undefined, remoteAddress: s.remoteAddress, code: 'BACKED_OFF', reason: `refused for ${ms} ms after repeated faults` })
-      }
-    }
+    link?.onSessionClosed(s)
+    reportClose(s, this.#budget, this.#emit)
     if (link === undefined || this.#stopped) return
-    const backoff = this.#backoff.get(link.id) as Backoff
-    // A session that lived through a few heartbeats was healthy: start over from the shortest delay.
-    if (s.establishedAt !== undefined && Date.now() - s.establishedAt > this.#o.heartbeatMs) backoff.reset()
-    this.#redial(link, backoff.next())
+    link.redialAfter(s)
   }
 
   #schedulePush (): void {
@@ -381,10 +273,11 @@ export class Replicator extends EventEmitter implements ReplicatorApi {
   }
 }
 
-function clamp (n: number, min: number, max: number): number {
-  return Math.max(min, Math.min(max, Math.floor(n)))
-}
-
-function dropUndefined<T extends object> (o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+/** Closes with SHUTTING_DOWN; a peer that does not finish the close handshake in time is cut off. */
+async function closeWithGrace (s: Session): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => { s.terminate('SHUTTING_DOWN', 'stop'); resolve() }, STOP_GRACE_MS)
+    s.onClose(() => { clearTimeout(timer); resolve() })
+    s.fail('SHUTTING_DOWN', 'the node is stopping')
+  })
 }

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
-import type { HybridClock, WallClock } from '../hlc.js'
+import type { ClockStep, HybridClock, WallClock } from '../hlc.js'
 
 import type { Durability, PurgeResult } from '../contracts.js'
 
@@ -38,6 +38,12 @@ export interface WinnersOptions {
   after?: { user: string, message: string }
 }
 
+/** The store's events (see StatusStore). */
+export interface StoreEvents {
+  entered: [entries: LogEntry[]]
+  'clock-jump': [step: ClockStep]
+}
+
 /**
  * The node's durable state. Events:
  * - `'entered' (entries: LogEntry[])` after every committed write that entered entries
@@ -46,7 +52,7 @@ export interface WinnersOptions {
  *   CLOCK_JUMP_MS against the monotonic clock, either way (see HybridClock: a step forward is
  *   compensated in the stamping correction until the peers confirm it).
  */
-export interface StatusStore extends EventEmitter {
+export interface StatusStore extends EventEmitter<StoreEvents> {
   readonly nodeId: string
   readonly durability: Durability
   /** Highest seq entered so far (0 when empty). */

@@ -1,2 +1,2 @@
 export { Store } from './store.js'
-export type { StatusStore, StoreOptions, Durability, PurgeResult, PageOptions, WinnersOptions } from './api.js'
+export type { StatusStore, StoreEvents, StoreOptions, Durability, PurgeResult, PageOptions, WinnersOptions } from './api.js'

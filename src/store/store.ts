@@ -22,9 +22,10 @@ import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
 import { checkChange, checkLocalChange, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
-import type { Durability, PurgeResult, StatusStore, StoreOptions, WinnersOptions } from './api.js'
+import type { Durability, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
 import { BoundedCache } from './bounded-cache.js'
 import { ChangeBatch, type StoreCaches } from './change-batch.js'
+import { applyJob, markJob, type ChangeJob, type Job } from './jobs.js'
 import { decodeNumbers, encodeNumbers } from './codec.js'
 import { FAMILY, cursorKey, seqOfKey, userPrefix } from './keys.js'
 import { META, openDb } from './open-db.js'
@@ -34,25 +35,6 @@ import { compareChanges } from './precedence.js'
 import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
 
-interface ChangeJob {
-  alone: false
-  size: number
-  /** The pairs the job touches: the group reads their winners in one go. */
-  pairs: Array<{ user: string, message: string }>
-  /** Adds the job's writes to the batch; returns what to do once the batch is durable. */
-  apply: (batch: ChangeBatch, localTime: number) => Promise<() => void>
-  reject: (err: unknown) => void
-}
-
-interface SoloJob {
-  alone: true
-  size: number
-  /** Does its own write; settles its caller itself and never rejects. */
-  run: () => Promise<void>
-}
-
-type Job = ChangeJob | SoloJob
-
 const FEED_START = Buffer.of(FAMILY.feed)
 const FEED_END = Buffer.of(FAMILY.feed + 1)
 
@@ -61,7 +43,7 @@ function checkDuration (ms: number, what: string): number {
   return ms
 }
 
-export class Store extends EventEmitter implements StatusStore {
+export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   readonly nodeId: string
   readonly durability: Durability
   readonly #location: string
@@ -140,21 +122,7 @@ export class Store extends EventEmitter implements StatusStore {
     const clean = this.#checkBatch(changes).map(checkLocalChange)
     if (clean.length === 0) return []
     return await new Promise<LogEntry[]>((resolve, reject) => {
-      this.#queue.push({
-        alone: false,
-        size: clean.length,
-        pairs: clean,
-        reject,
-        apply: async (batch) => {
-          await batch.load(clean)
-          const entries = clean.map(c => {
-            const ts = this.#clock.now()
-            // On the origin, local time is the origin time: the time this node's clock gave the change.
-            return batch.enter({ user: c.user, message: c.message, status: c.status, origin: this.nodeId, ts }, physicalMs(ts))
-          })
-          return () => resolve(entries)
-        }
-      })
+      this.#queue.push(markJob(clean, this.nodeId, this.#clock, resolve, reject))
     })
   }
 
@@ -164,30 +132,7 @@ export class Store extends EventEmitter implements StatusStore {
     const from = options.from === undefined ? undefined : checkNodeId(options.from, 'INVALID_ORIGIN')
     if (clean.length === 0) return { entered: [], stale: 0, duplicate: 0 }
     return await new Promise<ApplyResult>((resolve, reject) => {
-      this.#queue.push({
-        alone: false,
-        size: clean.length,
-        pairs: clean,
-        reject,
-        apply: async (batch, localTime) => {
-          // Merge the greatest ts into the clock first: `receive` refuses it (CLOCK_SKEW) if it is
-          // too far ahead, and then the whole call is refused before anything is read or written,
-          // instead of one bad timestamp dragging this node's clock (and all its later changes) along.
-          // Stale and duplicate changes are merged too: they were seen.
-          let greatest = 0
-          for (const c of clean) if (c.ts > greatest) greatest = c.ts
-          this.#clock.receive(greatest)
-          await batch.load(clean)
-          const result: ApplyResult = { entered: [], stale: 0, duplicate: 0 }
-          for (const c of clean) {
-            const order = compareChanges(c, batch.winner(c.user, c.message))
-            if (order > 0) result.entered.push(batch.enter(c, localTime, from))
-            else if (order === 0) result.duplicate++
-            else result.stale++
-          }
-          return () => resolve(result)
-        }
-      })
+      this.#queue.push(applyJob(clean, from, this.#clock, resolve, reject))
     })
   }
 
@@ -339,9 +284,9 @@ export class Store extends EventEmitter implements StatusStore {
   }
 
   /** A throwing listener is a bug of the listener; it must not break the write queue. */
-  #emitSafely (event: string, arg: unknown): void {
+  #emitSafely<K extends keyof StoreEvents> (event: K, ...args: StoreEvents[K]): void {
     try {
-      this.emit(event, arg)
+      EventEmitter.prototype.emit.call(this, event, ...args) // Node's typed emit cannot take a generic key
     } catch (err) {
       process.nextTick(() => { throw err })
     }

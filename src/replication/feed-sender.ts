@@ -1,0 +1,257 @@
+/**
+ * The sending half of one peer's feed (docs/protocol.md "Feed"): `pump()` reads the feed
+ * after `nextAfter` and sends batches while the window and the socket buffer allow. Only
+ * an ack moves the cursor (persisted). A hold from the peer drops the window and rewinds
+ * to the cursor; a resume sends again from there, stamped with the resume's round.
+ * A cursor older than the feed's oldest entry starts a state transfer instead.
+ */
+import { MAX_BUFFERED_BYTES } from '../limits.js'
+import { entryWireBytes, type Frame } from '../protocol/index.js'
+import type { StatusStore } from '../store/api.js'
+import type { LogEntry } from '../types.js'
+import type { EmitEvent } from './api.js'
+import type { FrameChannel } from './channel.js'
+import { PeerCursor } from './peer-cursor.js'
+import { StateTransfer } from './state-transfer.js'
+
+/** The slice of the store the sender reads. */
+export type SenderStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor'>
+
+export interface FeedSenderInit {
+  store: SenderStore
+  /** The peer's node id: its own entries are not sent back to it. */
+  peer: string
+  batchEntries: number
+  batchBytes: number
+  /** Unacknowledged batches (or chunks) in flight at most. */
+  window: number
+  emit: EmitEvent
+}
+
+export class FeedSender {
+  readonly #init: FeedSenderInit
+  readonly #store: SenderStore
+  readonly #cursor: PeerCursor
+  #channel: FrameChannel | undefined
+  #nextAfter = 0
+  /** Highest batch seq sent in this session: an ack beyond it is a protocol error. */
+  #sentMax = 0
+  /** Seqs of the batches (or numbers of the chunks) sent and not acknowledged, oldest first. */
+  #inflight: number[] = []
+  #held = false
+  /** The round of the last resume received; stamped on every frame sent. */
+  #roundIn = 0
+  #pumping = false
+  #pumpAgain = false
+  #bufferFull = false
+  #transfer: StateTransfer | undefined
+  #batchesSent = 0
+  #stateTransfers = 0
+
+  constructor (init: FeedSenderInit) {
+    this.#init = init
+    this.#store = init.store
+    this.#cursor = new PeerCursor(init.store, init.peer)
+  }
+
+  get cursor (): number { return this.#cursor.value }
+  /** The peer sent a hold: nothing is sent until its resume. */
+  get held (): boolean { return this.#held }
+  get lastAckAt (): number | null { return this.#cursor.lastAckAt }
+  get counts (): { batchesSent: number, stateTransfers: number } {
+    return { batchesSent: this.#batchesSent, stateTransfers: this.#stateTransfers }
+  }
+
+  async load (): Promise<void> {
+    await this.#cursor.load()
+  }
+
+  /** A new session: the window starts empty at the cursor. Call `pump()` to send. */
+  attach (channel: FrameChannel): void {
+    this.#channel = channel
+    this.#nextAfter = this.#cursor.value
+    this.#sentMax = this.#cursor.value
+    this.#inflight = []
+    this.#held = false
+    this.#roundIn = 0
+    this.#abortTransfer()
+  }
+
+  detach (): void {
+    this.#channel = undefined
+    this.#abortTransfer()
+  }
+
+  /** Resolves once no cursor write runs (for a clean stop). */
+  async idle (): Promise<void> {
+    this.#abortTransfer()
+    await this.#cursor.idle()
+  }
+
+  onHold (): void {
+    this.#held = true
+    this.#rewind()
+  }
+
+  onResume (round: number): void {
+    this.#held = false
+    this.#roundIn = round
+    this.#rewind()
+    this.pump()
+  }
+
+  onAck (seq: number): void {
+    const ch = this.#channel
+    if (ch === undefined || seq <= this.#cursor.value) return // late, from before a rewind
+    if (seq > this.#sentMax || this.#transfer !== undefined) {
+      ch.fail('UNEXPECTED_FRAME', `ack of ${seq}, which was not sent`)
+      return
+    }
+    const i = this.#inflight.indexOf(seq)
+    this.#cursor.advance(seq)
+    if (i >= 0) {
+      this.#inflight.splice(0, i + 1)
+    } else {
+      // A batch sent before a hold, applied after the resume. The receiver acks only
+      // gap-free ranges, so the ack stands, but the window no longer matches: rewind.
+      this.#rewind()
+    }
+    this.pump()
+  }
+
+  onStateAck (chunk: number): void {
+    const t = this.#transfer
+    if (t === undefined || this.#inflight[0] !== chunk) {
+      this.#channel?.fail('UNEXPECTED_FRAME', `state-ack of chunk ${chunk}, which was not expected`)
+      return
+    }
+    this.#inflight.shift()
+    if (t.done && this.#inflight.length === 0) {
+      this.#transfer = undefined
+      this.#nextAfter = t.seq
+      this.#sentMax = Math.max(this.#sentMax, t.seq)
+      this.#cursor.advance(t.seq)
+      this.#init.emit('state-transfer', { peer: this.#init.peer, direction: 'send', phase: 'end', entries: t.chunk })
+    }
+    this.pump()
+  }
+
+  /** Sends what the window and the socket allow; safe to call any time. */
+  pump (): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    this.#pumping = true
+    void this.#pumpLoop()
+  }
+
+  #rewind (): void {
+    this.#inflight = []
+    this.#nextAfter = this.#cursor.value
+    this.#abortTransfer()
+  }
+
+  #abortTransfer (): void {
+    const t = this.#transfer
+    if (t === undefined) return
+    this.#transfer = undefined
+    t.abort()
+  }
+
+  async #pumpLoop (): Promise<void> {
+    const ch = this.#channel
+    try {
+      do {
+        this.#pumpAgain = false
+        await this.#fill()
+      } while (this.#pumpAgain)
+    } catch (err) {
+      if (ch !== undefined && ch === this.#channel) ch.fail('INTERNAL', (err as Error).message)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #canSend (ch: FrameChannel | undefined): ch is FrameChannel {
+    return ch !== undefined && ch === this.#channel && ch.established && !this.#held &&
+      this.#inflight.length < this.#init.window
+  }
+
+  async #fill (): Promise<void> {
+    for (;;) {
+      const ch = this.#channel
+      if (!this.#canSend(ch)) return
+      if (ch.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.#bufferFull = true // woken by the write callback of a send
+        return
+      }
+      if (this.#transfer === undefined && this.#nextAfter < this.#store.oldestSeq - 1) {
+        if (this.#inflight.length > 0) return // finish the feed batches in flight first
+        this.#startTransfer()
+      }
+      const sent = this.#transfer !== undefined ? await this.#sendChunk(ch, this.#transfer) : await this.#sendBatch(ch)
+      if (!sent) return
+    }
+  }
+
+  #send (ch: FrameChannel, frame: Frame): void {
+    const wake = (): void => {
+      if (this.#bufferFull && ch === this.#channel && ch.bufferedAmount <= MAX_BUFFERED_BYTES) {
+        this.#bufferFull = false
+        this.pump()
+      }
+    }
+    ch.send(frame, wake)
+  }
+
+  async #sendBatch (ch: FrameChannel): Promise<boolean> {
+    const after = this.#nextAfter
+    const entries = await this.#store.feed(after, this.#init.batchEntries)
+    if (!this.#canSend(ch) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
+    const { out, last } = this.#batchOf(entries, after)
+    this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out })
+    this.#inflight.push(last)
+    this.#nextAfter = last
+    this.#sentMax = Math.max(this.#sentMax, last)
+    this.#batchesSent++
+    return true
+  }
+
+  /** The entries of a batch within the byte limit, and the seq it ends at. */
+  #batchOf (entries: LogEntry[], after: number): { out: LogEntry[], last: number } {
+    const out: LogEntry[] = []
+    let bytes = 0
+    let last = after
+    for (const e of entries) {
+      // The peer has these already: it sent them, or made them. A superseded entry is beaten
+      // by a later one that the peer gets too (or sent or made), so it need not travel.
+      if (e.from !== this.#init.peer && e.origin !== this.#init.peer && !this.#store.isSuperseded(e.seq)) {
+        const b = entryWireBytes(e)
+        if (out.length > 0 && bytes + b > this.#init.batchBytes) break
+        bytes += b
+        out.push(e)
+      }
+      last = e.seq
+    }
+    return { out, last }
+  }
+
+  #startTransfer (): void {
+    const seq = this.#store.lastSeq // noted before the snapshot the iterator reads
+    this.#transfer = new StateTransfer(seq, this.#store.winners())
+    this.#stateTransfers++
+    this.#init.emit('state-transfer', { peer: this.#init.peer, direction: 'send', phase: 'start' })
+  }
+
+  async #sendChunk (ch: FrameChannel, t: StateTransfer): Promise<boolean> {
+    if (t.done) return false
+    const out = await t.nextChunk(this.#init.batchEntries, this.#init.batchBytes)
+    if (out === undefined || !this.#canSend(ch) || t !== this.#transfer) return false
+    const chunk = t.sent()
+    this.#send(ch, { type: 'state', chunk, round: this.#roundIn, seq: t.seq, entries: out, done: t.done })
+    this.#inflight.push(chunk)
+    this.#batchesSent++
+    return true
+  }
+}
