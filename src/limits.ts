@@ -166,3 +166,22 @@ export const RATE_WINDOW_MS = 60_000
 export const MAX_TRACKED_ORIGINS = 1_024
 /** How often the status page fetches /v1/status, in ms. */
 export const STATUS_PAGE_REFRESH_MS = 2_000
+
+// --- Anti-entropy (docs/protocol.md §7a and docs/operations.md "Anti-entropy" cite these names) ---
+
+/** Buckets users are hashed into for the digest exchange (a power of 2; 8 bytes each on the wire). */
+export const DIGEST_BUCKETS = 4_096
+/** Bytes of a user digest, a bucket hash and the root (a truncated SHA-256). */
+export const DIGEST_BYTES = 8
+/** Default time between two digest rounds of a node with each peer, in ms; 0 turns the periodic rounds off. */
+export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 10 * 60_000
+/** Each periodic round starts up to this fraction of the interval early or late, so peers do not align. */
+export const ANTI_ENTROPY_JITTER = 0.1
+/** Most user digests in one `ae-digests` answer. */
+export const DIGEST_PAGE_USERS = 2_000
+/** Most users one `ae-pull` names. */
+export const DIGEST_PULL_USERS = 500
+/** How long a digest request may wait for its answer before the round is given up, in ms. */
+export const DIGEST_REQUEST_TIMEOUT_MS = 60_000
+/** Digest requests a responder queues per session; a requester sending more is closed (WINDOW_EXCEEDED). */
+export const MAX_DIGEST_REQUESTS = 4

@@ -36,6 +36,8 @@ export interface PageOptions {
 export interface WinnersOptions {
   /** Resume strictly after this (user, message) pair. */
   after?: { user: string, message: string }
+  /** Only this user's winners (then `after`, if given, must name the same user). */
+  user?: string
 }
 
 /** The store's events (see StatusStore). */

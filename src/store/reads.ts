@@ -78,6 +78,12 @@ export async function readFeed (db: Db, afterSeq: number, limit: number): Promis
 
 /** Checks its arguments when called (not at the first `next()`), so mistakes show where they are made. */
 export function readWinners (db: Db, options: WinnersOptions): AsyncIterable<MessageState> {
+  if (options.user !== undefined) {
+    const prefix = userPrefix(FAMILY.winner, checkUser(options.user))
+    if (options.after !== undefined && options.after.user !== options.user) throw new TypeError('after must name the same user')
+    const gt = options.after === undefined ? prefix : winnerKey(options.user, checkMessage(options.after.message))
+    return iterateWinners(db, { gt, lt: prefixEnd(prefix) })
+  }
   const range = options.after === undefined
     ? { gte: WINNERS_START, lt: WINNERS_END }
     : { gt: winnerKey(checkUser(options.after.user), checkMessage(options.after.message)), lt: WINNERS_END }
