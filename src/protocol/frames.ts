@@ -4,6 +4,7 @@
  * Integers are plain numbers here; the codec writes those above 2^32-1 as int64.
  */
 import type { Change } from '../types.js'
+import type { DigestFrame } from './digest-frames.js'
 
 /** Dialer → acceptor, first frame of a session. */
 export interface HelloFrame {
@@ -151,6 +152,7 @@ export type Frame =
   | HelloFrame | WelcomeFrame | AuthFrame | ErrorFrame
   | PingFrame | PongFrame
   | BatchFrame | AckFrame | HoldFrame | ResumeFrame | StateFrame | StateAckFrame
+  | DigestFrame
 
 export type FrameType = Frame['type']
 

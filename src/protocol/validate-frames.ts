@@ -5,15 +5,14 @@
  * whole frame with INVALID_FRAME, an unknown `type` with UNKNOWN_FRAME.
  */
 import { MarksyncError } from '../errors.js'
-import { MAX_BATCH_ENTRIES, MAX_CLUSTER_BYTES, MAX_OFFERED_VERSIONS, NONCE_BYTES } from '../limits.js'
-import { checkChange, checkNodeId } from '../validate.js'
-import { STATUSES, type Change } from '../types.js'
+import { MAX_CLUSTER_BYTES, MAX_OFFERED_VERSIONS, NONCE_BYTES } from '../limits.js'
+import { checkNodeId } from '../validate.js'
+import { bad, bool, bytes, entries, str, uint, type Obj } from './fields.js'
+import { digestValidators } from './validate-digest-frames.js'
 import type {
   AckFrame, AuthFrame, BatchFrame, ErrorFrame, Frame, HelloFrame, HoldFrame, PingFrame,
   PongFrame, ResumeFrame, StateAckFrame, StateFrame, WelcomeFrame
 } from './frames.js'
-
-type Obj = Record<string, unknown>
 
 const CLUSTER = /^[A-Za-z0-9._-]+$/
 /** HMAC-SHA256 output length. */
@@ -21,34 +20,6 @@ const PROOF_BYTES = 32
 /** Longest error code and message accepted, in characters. */
 const MAX_ERROR_CODE = 64
 const MAX_ERROR_MESSAGE = 1024
-
-function bad (message: string): never {
-  throw new MarksyncError('INVALID_FRAME', message)
-}
-
-function uint (o: Obj, key: string): number {
-  const v = o[key]
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${key} must be a non-negative safe integer`)
-  return v
-}
-
-function str (o: Obj, key: string, max: number): string {
-  const v = o[key]
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${key} must be a string of 1..${max} characters`)
-  return v
-}
-
-function bytes (o: Obj, key: string, length: number): Uint8Array {
-  const v = o[key]
-  if (!(v instanceof Uint8Array) || v.length !== length) bad(`${key} must be ${length} bytes (msgpack bin)`)
-  return v
-}
-
-function bool (o: Obj, key: string): boolean {
-  const v = o[key]
-  if (typeof v !== 'boolean') bad(`${key} must be a boolean`)
-  return v
-}
 
 export function checkCluster (value: unknown): string {
   if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_CLUSTER_BYTES || !CLUSTER.test(value)) {
@@ -63,29 +34,6 @@ function node (o: Obj): string {
   } catch (err) {
     return bad(`node: ${(err as Error).message}`)
   }
-}
-
-/** Wire form of one entry: `[user, message, status, origin, ts]`, status as its index in STATUSES. */
-export type WireEntry = [string, string, number, string, number | bigint]
-
-function entries (o: Obj): Change[] {
-  const list = o.entries
-  if (!Array.isArray(list)) bad('entries must be an array')
-  // The scanner already refused longer arrays before decoding; this guards direct callers.
-  if (list.length > MAX_BATCH_ENTRIES) throw new MarksyncError('BATCH_TOO_LARGE', `batch of ${list.length} entries exceeds ${MAX_BATCH_ENTRIES}`)
-  const out = new Array<Change>(list.length)
-  for (let i = 0; i < list.length; i++) {
-    const e: unknown = list[i]
-    if (!Array.isArray(e) || e.length !== 5) bad(`entries[${i}] must be an array of 5`)
-    const status = STATUSES[e[2] as number]
-    if (!Number.isInteger(e[2]) || status === undefined) bad(`entries[${i}] status must be 0, 1 or 2`)
-    try {
-      out[i] = checkChange({ user: e[0], message: e[1], status, origin: e[3], ts: e[4] })
-    } catch (err) {
-      bad(`entries[${i}]: ${(err as Error).message}`)
-    }
-  }
-  return out
 }
 
 const validators: Record<string, (o: Obj) => Frame> = {
@@ -133,8 +81,11 @@ const validators: Record<string, (o: Obj) => Frame> = {
     if (chunk < 1) bad('chunk must be at least 1')
     return { type: 'state', chunk, round: uint(o, 'round'), seq: uint(o, 'seq'), entries: entries(o), done: bool(o, 'done') }
   },
-  'state-ack': (o): StateAckFrame => ({ type: 'state-ack', chunk: uint(o, 'chunk') })
+  'state-ack': (o): StateAckFrame => ({ type: 'state-ack', chunk: uint(o, 'chunk') }),
+  ...digestValidators
 }
+
+export type { WireEntry } from './fields.js'
 
 /** Checks a decoded msgpack value and returns a clean, typed frame. */
 export function validateFrame (value: unknown): Frame {

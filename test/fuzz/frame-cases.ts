@@ -10,13 +10,15 @@ import { NONCE_BYTES, MAX_BATCH_ENTRIES } from '../../src/limits.js'
 import { encodeFrame, type Frame, type FrameType } from '../../src/protocol/index.js'
 import type { Change } from '../../src/types.js'
 import type { Prng } from '../chaos/prng.js'
+import { validDigestFrame } from './digest-frame-cases.js'
 
 /** Loose encoder: packs whatever a mutation puts in (floats, bigints, Maps, Dates...). */
 const loose = new Packr({ useRecords: false, variableMapSize: true })
 const plain = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })
 
 export const FRAME_TYPES: readonly FrameType[] = [
-  'hello', 'welcome', 'auth', 'error', 'ping', 'pong', 'batch', 'ack', 'hold', 'resume', 'state', 'state-ack'
+  'hello', 'welcome', 'auth', 'error', 'ping', 'pong', 'batch', 'ack', 'hold', 'resume', 'state', 'state-ack',
+  'ae-root', 'ae-buckets', 'ae-users', 'ae-digests', 'ae-pull', 'ae-winners', 'ae-push', 'ae-pushed'
 ]
 
 /** Users of fuzz-made entries start with this, so they never collide with honest ones. */
@@ -134,6 +136,7 @@ export function validFrame (r: Prng, type: FrameType, c: FrameContext): Frame {
     case 'resume': return { type, round: r.int(0, 3) }
     case 'state': return { type, chunk: r.int(1, 3), round: r.int(0, 2), seq: n(), entries: Array.from({ length: r.int(0, 4) }, () => validChange(r, c)), done: r.chance(0.5) }
     case 'state-ack': return { type, chunk: r.int(0, 3) }
+    default: return validDigestFrame(r, type, () => validChange(r, c))
   }
 }
 
