@@ -17,6 +17,7 @@ export interface DigestSource {
 }
 
 export interface UserDigest {
+  bucket: number
   user: string
   digest: Buffer
 }
@@ -92,7 +93,7 @@ export class DigestTable {
         const at = { bucket: b, user }
         if (after !== null && compareCursor(at, after) <= 0) continue
         if (until !== null && compareCursor(at, until) > 0) break
-        out.push({ user, digest: this.#buckets[b].get(user) as Buffer })
+        out.push({ bucket: b, user, digest: this.#buckets[b].get(user) as Buffer })
         if (out.length === limit) break
       }
     }
