@@ -104,3 +104,23 @@ t.test('details are bounded', async t => {
   t.equal(result.phantom, MAX_DETAILS * 2)
   t.equal(result.details.length, MAX_DETAILS)
 })
+
+t.test('a change acknowledged before its node was restored may be lost; one after it may not', async t => {
+  // u1/m3: acknowledged by d at t=10, then d's data was restored (t=20): gone, allowed.
+  // u1/m4: acknowledged by d at t=30, after the restore: must survive.
+  const before = { ...ack('u1', 'm3', 'read', 4000, 'd'), ackedAt: 10 }
+  const after = { ...ack('u1', 'm4', 'read', 5000, 'd'), ackedAt: 30 }
+  const older = state('u1', 'm3', 'unread', 500, 'c')
+  const base = [...acked, ack('u1', 'm3', 'unread', 500, 'c')]
+  const all = [...winners, older]
+  const restores = [{ node: 'd', at: 20 }]
+  const lostBefore = check({ dumps: ['a', 'b'].map(n => dump(n, all)), acked: [...base, before], uncertain: [], restores })
+  t.equal(lostBefore.lost, 0, 'the older winner of u1/m3 is allowed')
+  t.equal(lostBefore.phantom, 0)
+  const kept = check({ dumps: ['a', 'b'].map(n => dump(n, [...winners, state('u1', 'm3', 'read', 4000, 'd')])), acked: [...base, before], uncertain: [], restores })
+  t.same([kept.lost, kept.phantom, kept.wonByUncertain], [0, 0, 1], 'and so is the change itself')
+  const lostAfter = check({ dumps: ['a', 'b'].map(n => dump(n, all)), acked: [...base, before, after], uncertain: [], restores })
+  t.equal(lostAfter.lost, 1, 'u1/m4 is missing everywhere')
+  t.match(lostAfter.details, [/lost \["u1","m4"\]/])
+  t.equal(check({ dumps: ['a', 'b'].map(n => dump(n, all)), acked: [...base, before], uncertain: [] }).lost, 1, 'without the restore it counts')
+})

@@ -13,6 +13,8 @@ export interface CheckInput {
   dumps: readonly NodeDump[]
   acked: readonly AckedChange[]
   uncertain: readonly UncertainChange[]
+  /** When a node's data was wiped or replaced by an older copy (same clock as `ackedAt`). */
+  restores?: ReadonlyArray<{ node: string, at: number }>
 }
 
 export interface CheckResult {
@@ -64,14 +66,15 @@ export function check (input: CheckInput): CheckResult {
   const note = (line: string): void => { if (result.details.length < MAX_DETAILS) result.details.push(line) }
 
   const winnersByNode = input.dumps.map(d => new Map(d.winners.map(w => [key(w.user, w.message), w])))
+  const { acked, uncertain } = demoteRestored(input)
   const bestAck = new Map<string, AckedChange>()
-  for (const ack of input.acked) {
+  for (const ack of acked) {
     const k = key(ack.entry.user, ack.entry.message)
     const best = bestAck.get(k)
     if (best === undefined || compareChanges(ack.entry, best.entry) > 0) bestAck.set(k, ack)
   }
   const inFlight = new Map<string, UncertainChange[]>()
-  for (const u of input.uncertain) {
+  for (const u of uncertain) {
     const k = key(u.user, u.message)
     const list = inFlight.get(k) ?? []
     list.push(u)
@@ -124,6 +127,24 @@ export function check (input: CheckInput): CheckResult {
 
   checkUnread(input.dumps, result, note)
   return result
+}
+
+/**
+ * A change acknowledged by a node before the last time its data was wiped or restored from
+ * an older copy may be gone with that data: it counts as sent without an answer. Only the
+ * changes acknowledged after the last restore of their node must never be lost.
+ */
+function demoteRestored (input: CheckInput): { acked: AckedChange[], uncertain: UncertainChange[] } {
+  const last = new Map<string, number>()
+  for (const r of input.restores ?? []) last.set(r.node, Math.max(last.get(r.node) ?? 0, r.at))
+  const acked: AckedChange[] = []
+  const uncertain = [...input.uncertain]
+  for (const a of input.acked) {
+    const restoredAt = last.get(a.node)
+    if (restoredAt === undefined || (a.ackedAt ?? 0) > restoredAt) acked.push(a)
+    else uncertain.push({ user: a.entry.user, message: a.entry.message, status: a.entry.status, node: a.node, sentAt: a.ackedAt ?? 0, reason: 'acknowledged before its node was restored' })
+  }
+  return { acked, uncertain }
 }
 
 function checkUnread (dumps: readonly NodeDump[], result: CheckResult, note: (line: string) => void): void {

@@ -21,6 +21,8 @@ export interface ChaosOptions {
   minPartitions: number
   skews: number
   longDowns: number
+  wipes?: number
+  restores?: number
   maxDown?: number
   /** Log retention of every node, in ms: short, so that a long outage needs a state transfer. */
   retentionMs?: number
@@ -145,6 +147,8 @@ export async function runChaos (init: ChaosOptions): Promise<ChaosResult> {
       minPartitions: o.minPartitions,
       skews: o.skews,
       longDowns: o.longDowns,
+      wipes: o.wipes,
+      restores: o.restores,
       longDownMs: o.retentionMs + o.purgeIntervalMs + LONGDOWN_MARGIN_MS,
       maxDown: o.maxDown
     })
@@ -180,7 +184,8 @@ export async function runChaos (init: ChaosOptions): Promise<ChaosResult> {
     await monitor.stop()
 
     const dumps = await finalDumps(cluster, workload)
-    result.check = check({ dumps, acked: workload.acked, uncertain: workload.uncertain })
+    const restores = [...cluster.nodes.values()].flatMap(n => n.restoredAt.map(at => ({ node: n.id, at })))
+    result.check = check({ dumps, acked: workload.acked, uncertain: workload.uncertain, restores })
     judge(result, workload, monitor, o.maxClockSkewMs)
   } catch (err) {
     failures.push(`run error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
@@ -258,6 +263,10 @@ async function startFault (cluster: ChaosCluster, monitor: ClockMonitor, f: Faul
       return await cluster.node(f.node as string).kill()
     case 'pause':
       return await cluster.node(f.node as string).pause()
+    case 'wipe':
+      return await cluster.node(f.node as string).wipe()
+    case 'restore':
+      return await cluster.node(f.node as string).backup()
     case 'cut':
       return cluster.cut(f.link as readonly [string, string])
     case 'partition':
@@ -275,7 +284,10 @@ async function endFault (cluster: ChaosCluster, monitor: ClockMonitor, f: Fault)
   switch (f.kind) {
     case 'kill':
     case 'longdown':
+    case 'wipe':
       return await cluster.node(f.node as string).start()
+    case 'restore':
+      return await cluster.node(f.node as string).restore()
     case 'pause':
       return await cluster.node(f.node as string).resume()
     case 'cut':

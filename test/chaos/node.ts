@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { cp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { DaemonProcess, type TestMesh } from '../helpers/daemon.js'
@@ -26,6 +26,9 @@ export class ChaosNode {
   state: NodeState = 'down'
   /** Incarnations started so far. */
   starts = 0
+  /** When this node's data was wiped or replaced by an older copy (harness clock, ms). */
+  readonly restoredAt: number[] = []
+  readonly dataDir: string
   #proc: DaemonProcess | undefined
   #log: WriteStream | undefined
   #queue: Promise<unknown> = Promise.resolve()
@@ -39,6 +42,7 @@ export class ChaosNode {
     if (node === undefined) throw new TypeError(`no node ${id} in the mesh`)
     this.id = id
     this.api = node.api
+    this.dataDir = node.dataDir
     this.logFile = join(logDir, `${id}.log`)
     this.clockFile = join(logDir, `${id}.clock-offset`)
   }
@@ -94,6 +98,43 @@ export class ChaosNode {
       await proc.kill()
       this.state = 'down'
     })
+  }
+
+  /** A lost disk: SIGKILL, then the data directory is deleted. The node stays down. */
+  async wipe (): Promise<void> {
+    await this.#enqueue(async () => {
+      await this.#proc?.kill()
+      this.state = 'down'
+      await rm(this.dataDir, { recursive: true, force: true })
+      this.restoredAt.push(Date.now())
+    })
+  }
+
+  /** A backup as an admin takes one: stop the node, copy its data directory, start it again. */
+  async backup (): Promise<void> {
+    await this.#enqueue(async () => {
+      if (this.#proc?.running === true) await this.#proc.stop('SIGTERM', NODE_STOP_TIMEOUT_MS)
+      this.state = 'down'
+      await rm(this.#backupDir, { recursive: true, force: true })
+      await cp(this.dataDir, this.#backupDir, { recursive: true })
+      await this.#start()
+    })
+  }
+
+  /** The backup restored: SIGKILL, the data directory replaced by the copy, start. */
+  async restore (): Promise<void> {
+    await this.#enqueue(async () => {
+      await this.#proc?.kill()
+      this.state = 'down'
+      await rm(this.dataDir, { recursive: true, force: true })
+      await cp(this.#backupDir, this.dataDir, { recursive: true })
+      this.restoredAt.push(Date.now())
+      await this.#start()
+    })
+  }
+
+  get #backupDir (): string {
+    return `${this.dataDir}.backup`
   }
 
   async pause (): Promise<void> {

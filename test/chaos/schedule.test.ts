@@ -89,3 +89,22 @@ t.test('the PRNG is deterministic and stays in range', async t => {
   t.equal(f1.next(), f2.next())
   t.equal(typeof x.chance(0.5), 'boolean')
 })
+
+t.test('wipes and restores: placed, one fault per node at a time, wipes count as down', async t => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const faults = generateSchedule({ ...short, seed, wipes: 1, restores: 1 })
+    const counts = countByKind(faults)
+    if (counts.wipe !== 1 || counts.restore !== 1) t.fail(`seed ${seed}: ${JSON.stringify(counts)}`)
+    const nodeFaults = faults.filter(f => f.node !== undefined)
+    for (const f of faults.filter(f => f.kind === 'wipe' || f.kind === 'restore')) {
+      if (nodeFaults.some(g => g !== f && g.node === f.node && overlaps(f, g))) t.fail(`seed ${seed}: another fault on ${f.node ?? '?'} during ${f.kind}`)
+    }
+    const down = faults.filter(f => ['kill', 'longdown', 'pause', 'wipe'].includes(f.kind))
+    for (const f of down) {
+      if (down.filter(g => g.at <= f.at && f.at < g.at + g.durationMs).length > short.maxDown) t.fail(`seed ${seed}: too many down`)
+    }
+  }
+  const lines = generateSchedule({ ...short, wipes: 1, restores: 1 }).map(describeFault).join('\n')
+  t.match(lines, /wipe [a-e], restart after/)
+  t.match(lines, /restore [a-e]: copy its data, put the copy back after/)
+})

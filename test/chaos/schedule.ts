@@ -11,10 +11,14 @@ import { Prng } from './prng.js'
  * - `cut`       break both directions of one link, heal it after `durationMs`;
  * - `partition` cut every link between two groups of nodes, heal them after `durationMs`;
  * - `delay`     add `delayMs` of latency to both directions of one link;
- * - `skew`      set a node's clock offset to `offsetMs` (minutes), put it back to 0 after `durationMs`.
+ * - `skew`      set a node's clock offset to `offsetMs` (minutes), put it back to 0 after `durationMs`;
+ * - `wipe`      SIGKILL a node and delete its data directory (a lost disk), start it on an empty one
+ *               after `durationMs`;
+ * - `restore`   stop a node, copy its data directory, start it; after `durationMs` SIGKILL it, put the
+ *               copy back (a backup restored) and start it.
  */
-export type FaultKind = 'kill' | 'longdown' | 'pause' | 'cut' | 'partition' | 'delay' | 'skew'
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'longdown', 'pause', 'cut', 'partition', 'delay', 'skew']
+export type FaultKind = 'kill' | 'longdown' | 'pause' | 'cut' | 'partition' | 'delay' | 'skew' | 'wipe' | 'restore'
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'longdown', 'pause', 'cut', 'partition', 'delay', 'skew', 'wipe', 'restore']
 
 export type Link = readonly [string, string]
 
@@ -49,6 +53,9 @@ export interface ScheduleOptions {
   minPartitions: number
   skews: number
   longDowns: number
+  /** Data directories deleted, and older copies restored (0 if absent). */
+  wipes?: number
+  restores?: number
   /** How long a `longdown` keeps its node down, in ms (longer than retention + purge interval). */
   longDownMs: number
   /** Most nodes down or paused at the same time. */
@@ -64,7 +71,10 @@ const DURATIONS: Record<Exclude<FaultKind, 'longdown'>, readonly [number, number
   cut: [1_000, 8_000],
   partition: [4_000, 10_000],
   delay: [2_000, 8_000],
-  skew: [6_000, 10_000]
+  skew: [6_000, 10_000],
+  wipe: [1_000, 6_000],
+  // Long enough for the node to acknowledge changes that the restore then takes away.
+  restore: [6_000, 15_000]
 }
 /** Random fill picks kinds with these weights (longdown and skew only where required). */
 const FILL_WEIGHTS: ReadonlyArray<readonly [FaultKind, number]> = [
@@ -76,8 +86,8 @@ const DELAY_MS: readonly [number, number] = [20, 300]
 const MAX_PLACEMENT_TRIES = 200
 const DEFAULT_SETTLE_MS = 1_500
 
-const DOWN_KINDS: ReadonlySet<FaultKind> = new Set(['kill', 'longdown', 'pause'])
-const NODE_KINDS: ReadonlySet<FaultKind> = new Set(['kill', 'longdown', 'pause', 'skew'])
+const DOWN_KINDS: ReadonlySet<FaultKind> = new Set(['kill', 'longdown', 'pause', 'wipe'])
+const NODE_KINDS: ReadonlySet<FaultKind> = new Set(['kill', 'longdown', 'pause', 'skew', 'wipe', 'restore'])
 
 export function generateSchedule (options: ScheduleOptions): Fault[] {
   const rng = new Prng(options.seed)
@@ -86,6 +96,8 @@ export function generateSchedule (options: ScheduleOptions): Fault[] {
   const required: FaultKind[] = [
     ...Array<FaultKind>(options.longDowns).fill('longdown'),
     ...Array<FaultKind>(options.skews).fill('skew'),
+    ...Array<FaultKind>(options.wipes ?? 0).fill('wipe'),
+    ...Array<FaultKind>(options.restores ?? 0).fill('restore'),
     ...Array<FaultKind>(options.minPartitions).fill('partition'),
     ...Array<FaultKind>(options.minKills).fill('kill')
   ]
@@ -183,7 +195,10 @@ export function describeFault (fault: Fault): string {
   switch (fault.kind) {
     case 'kill':
     case 'longdown':
+    case 'wipe':
       return `${head} ${fault.node ?? '?'}, restart after ${seconds(fault.durationMs)}`
+    case 'restore':
+      return `${head} ${fault.node ?? '?'}: copy its data, put the copy back after ${seconds(fault.durationMs)}`
     case 'pause':
       return `${head} ${fault.node ?? '?'}, continue after ${seconds(fault.durationMs)}`
     case 'cut':

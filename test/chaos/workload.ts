@@ -7,6 +7,8 @@ import { Prng } from './prng.js'
 export interface AckedChange {
   node: string
   entry: LogEntry
+  /** When the acknowledgement arrived (harness clock, ms). */
+  ackedAt?: number
 }
 
 /** A change sent without an answer: it may or may not have been entered. */
@@ -166,7 +168,7 @@ export class Workload {
         this.uncertain.push({ ...c, node: target.id, sentAt, reason: 'bad ack' })
         return
       }
-      this.acked.push({ node: target.id, entry })
+      this.acked.push({ node: target.id, entry, ackedAt: Date.now() })
     })
   }
 }
