@@ -11,7 +11,7 @@ import type { Literal } from './arguments.js'
  */
 export type Run = (fn: (args: any) => Promise<number> | number, literal?: Literal) => (args: any) => Promise<void>
 
-const START_EPILOGUE = 'Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure (a port in use), 2 invalid mesh file or usage, ' +
+const START_EPILOGUE = 'Exit codes: 0 clean stop (SIGTERM/SIGINT/SIGHUP), 1 runtime failure (a port in use), 2 invalid mesh file or usage, ' +
   '3 data directory locked by another process, 4 data directory of another node or a newer format, ' +
   '5 data directory cannot be opened (permissions, a file). Environment: MARKSYNC_LOG_LEVEL (default info); ' +
   'MARKSYNC_TEST_CLOCK_OFFSET_FILE is for tests only. See docs/operations.md.'
@@ -31,10 +31,11 @@ export function startCommand (parser: Argv, run: Run): Argv {
     .command('start', 'run one node of the mesh (the daemon)', y => y
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'mesh file (JSON)' })
       .option('node', { alias: 'n', type: 'string', demandOption: true, describe: 'which node of the mesh file this is' })
+      .option('exit-with-stdin', { type: 'boolean', default: false, describe: 'stop cleanly when stdin ends (for a supervisor holding a pipe, as marksync demo does)' })
       .example('$0 start --config /etc/marksync/mesh.json --node mx1', 'run node mx1; logs JSON lines to stdout; SIGTERM stops it cleanly')
       .epilogue(START_EPILOGUE),
     // Loaded on demand: the client commands start faster without the store, replicator and metrics.
-    run(async args => await (await import('../daemon/run.js')).runDaemon({ configFile: args.config, nodeId: args.node })))
+    run(async args => await (await import('../daemon/run.js')).runDaemon({ configFile: args.config, nodeId: args.node, exitWithStdin: args.exitWithStdin })))
 }
 
 /** config check, demo: mesh files and a mesh on loopback. */

@@ -59,8 +59,8 @@ function apiBase (given: string): string {
   return apiUrl(address)
 }
 
-/** A wildcard bind address is reached on loopback from the same host. */
-function apiUrl (address: Address): string {
+/** The URL of an API address; a wildcard bind address is reached on loopback from the same host. */
+export function apiUrl (address: Address): string {
   const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
 }

@@ -8,9 +8,10 @@ import { Replicator } from '../replication/index.js'
 import { wallClockFromEnv } from './test-clock.js'
 
 /**
- * `marksync start`: load the node's configuration, run the daemon until SIGTERM or
- * SIGINT, stop cleanly. Resolves with the process exit code (see exit-codes.ts); a
- * second signal while stopping exits at once with 1.
+ * `marksync start`: load the node's configuration, run the daemon until SIGTERM, SIGINT
+ * or SIGHUP (or, with `exitWithStdin`, the end of stdin), stop cleanly. Resolves with
+ * the process exit code (see exit-codes.ts); a second signal while stopping exits at
+ * once with 1.
  */
 export interface RunOptions {
   configFile: string
@@ -19,7 +20,15 @@ export interface RunOptions {
   /** Where one-line failure messages go (default stderr). */
   errorOut?: (line: string) => void
   logger?: Logger
+  /**
+   * Stop cleanly when stdin ends: a supervisor (`marksync demo`) holds the other end of a
+   * pipe, so its death, even by SIGKILL, ends the node instead of leaving it running.
+   */
+  exitWithStdin?: boolean
 }
+
+/** The signals that stop the node cleanly (SIGHUP: its terminal closed). */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP']
 
 export async function runDaemon (options: RunOptions): Promise<number> {
   const env = options.env ?? process.env
@@ -44,42 +53,55 @@ export async function runDaemon (options: RunOptions): Promise<number> {
   const { wallClock, testClockFile } = wallClockFromEnv(env)
   if (testClockFile !== undefined) log.warn({ event: 'test-clock', file: testClockFile }, 'TEST-ONLY clock offset file in use')
   const daemon = new Daemon({ config, logger: log, wallClock, createReplicator: options => new Replicator(options) })
+  return await runUntilStopped(daemon, config, log, errorOut, options.exitWithStdin === true)
+}
 
-  let signalled: (signal: string) => void = () => {}
-  const signal = new Promise<string>(resolve => { signalled = resolve })
-  let signals = 0
-  const onSignal = (name: NodeJS.Signals): void => {
-    signals++
-    if (signals > 1) {
-      log.warn({ event: 'forced-exit', signal: name }, 'second signal while stopping: exiting now')
-      process.exit(EXIT.FAILURE)
-    }
-    signalled(name)
-  }
-  // A bug that escapes every handler still leaves one JSON line saying why the node died.
-  const onCrash = (err: unknown): void => {
-    log.fatal({ event: 'crash', err }, 'uncaught error: exiting')
-    process.exit(EXIT.FAILURE)
-  }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
+async function runUntilStopped (daemon: Daemon, config: NodeConfig, log: Logger, errorOut: (line: string) => void, exitWithStdin: boolean): Promise<number> {
+  const stop = stopTriggers(log, exitWithStdin)
   try {
     try {
       await daemon.start()
     } catch (err) {
       return startFailure(err, config, log, errorOut)
     }
-    const name = await signal
-    await daemon.stop(name)
+    const reason = await stop.reason
+    await daemon.stop(reason)
     return EXIT.OK
   } finally {
-    process.off('SIGTERM', onSignal)
-    process.off('SIGINT', onSignal)
+    stop.release()
+  }
+}
+
+/** What ends a running node: a stop signal, the end of stdin (if asked), or a crash (exit 1). */
+function stopTriggers (log: Logger, exitWithStdin: boolean): { reason: Promise<string>, release: () => void } {
+  let stopWith: (reason: string) => void = () => {}
+  const reason = new Promise<string>(resolve => { stopWith = resolve })
+  let signals = 0
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      log.warn({ event: 'forced-exit', signal: name }, 'second signal while stopping: exiting now')
+      process.exit(EXIT.FAILURE)
+    }
+    stopWith(name)
+  }
+  // A bug that escapes every handler still leaves one JSON line saying why the node died.
+  const onCrash = (err: unknown): void => {
+    log.fatal({ event: 'crash', err }, 'uncaught error: exiting')
+    process.exit(EXIT.FAILURE)
+  }
+  const onStdinEnd = (): void => stopWith('stdin-closed')
+  for (const name of STOP_SIGNALS) process.on(name, onSignal)
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
+  if (exitWithStdin) process.stdin.on('end', onStdinEnd).on('error', onStdinEnd).resume()
+  const release = (): void => {
+    for (const name of STOP_SIGNALS) process.off(name, onSignal)
     process.off('uncaughtException', onCrash)
     process.off('unhandledRejection', onCrash)
+    // A stdin still open would keep the process alive after the stop.
+    if (exitWithStdin) process.stdin.off('end', onStdinEnd).off('error', onStdinEnd).destroy()
   }
+  return { reason, release }
 }
 
 function startFailure (err: unknown, config: NodeConfig, log: Logger, errorOut: (line: string) => void): number {

@@ -12,7 +12,7 @@ import { EXIT } from '../../src/daemon/exit-codes.js'
  * line, and no "started" event for a start that failed.
  */
 async function occupy (t: Test, port: number): Promise<Server> {
-  const server = createServer()
+  const server = createServer(socket => socket.destroy()) // holds the port; answers nobody
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, '127.0.0.1', () => resolve())

@@ -1,141 +1,112 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadMeshFile } from '../../config/load.js'
 import type { Io } from '../io.js'
+import { DemoNode } from './demo-node.js'
+import { forgetDemo, recordDemo, waitForEarlierDemo } from './demo-pids.js'
 
 /**
  * `marksync demo` (and `npm start`): a three-node mesh on loopback from the bundled
  * examples/demo-mesh.json, data under ./demo-data. Each node is a child process
- * running `marksync start`; its JSON log goes to demo-data/<id>.log. Ctrl-C stops
- * all three cleanly.
+ * (demo-node.ts) that stops when the demo does, however the demo ends. A node that
+ * exits (killed for the README tour) leaves the others running; Ctrl-C, SIGTERM or the
+ * terminal closing (SIGHUP) stops them all cleanly.
  */
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 const BIN = join(ROOT, 'bin', 'marksync.js')
 const BUNDLED_MESH = join(ROOT, 'examples', 'demo-mesh.json')
-/** How long each node may take to log "ready", in ms. */
-const DEMO_READY_TIMEOUT_MS = 30_000
-
-interface Child { id: string, process: ChildProcess, api?: string, exit?: number | null }
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export async function demo (args: { dir: string }, io: Io, signal?: AbortSignal): Promise<number> {
   const dir = resolve(args.dir)
-  mkdirSync(dir, { recursive: true })
-  const meshFile = join(dir, 'mesh.json')
-  if (!existsSync(meshFile)) copyFileSync(BUNDLED_MESH, meshFile)
-  const secretFile = join(dir, 'cluster.secret')
-  if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
+  const meshFile = prepare(dir)
   const { mesh, problems } = loadMeshFile(meshFile)
   if (!problems.ok) {
     io.err(`${meshFile} is invalid:\n  ${problems.lines().join('\n  ')}`)
     return 2
   }
-  const shown = relative(process.cwd(), meshFile) || meshFile
-  io.out(`marksync demo: cluster "${mesh.cluster}", ${mesh.nodes.length} nodes, mesh file ${shown}`)
-  const children: Child[] = mesh.nodes.map(node => {
-    // Own process group: a terminal's Ctrl-C reaches only the demo, which then stops each node once.
-    const child = spawn(process.execPath, [BIN, 'start', '--config', meshFile, '--node', node.id], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    const logFile = createWriteStream(join(dir, `${node.id}.log`), { flags: 'a' })
-    child.stdout?.pipe(logFile)
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => io.err(`[${node.id}] ${text.trimEnd()}`))
-    return { id: node.id, process: child }
-  })
-  const killAll = (): void => { for (const c of children) if (c.exit === undefined) try { c.process.kill('SIGKILL') } catch {} }
-  process.once('exit', killAll)
-  try {
-    const readies = children.map(async c => await waitReady(c))
-    const results = await Promise.allSettled(readies)
-    const failed = results.find(r => r.status === 'rejected')
-    if (failed !== undefined) {
-      io.err(`marksync demo: a node did not start: ${(failed.reason as Error).message}`)
-      await stopAll(children)
-      return 1
-    }
-    for (const c of children) io.out(`  node ${c.id}: API ${c.api ?? '?'}  (pid ${c.process.pid ?? '?'}, log ${relative(process.cwd(), join(dir, `${c.id}.log`))})`)
-    const first = children[0] as Child
-    const last = children[children.length - 1] as Child
-    io.out([
-      '',
-      'Try, in another terminal:',
-      `  node bin/marksync.js mark alice msg-1 msg-2 --status unread --api ${first.api ?? ''}`,
-      `  node bin/marksync.js unread alice --api ${last.api ?? ''}`,
-      `  node bin/marksync.js status --api ${last.api ?? ''}`,
-      '',
-      'Ctrl-C stops all nodes.'
-    ].join('\n'))
-    const why = await untilStop(children, signal)
-    io.out(`\nstopping (${why})...`)
-    const codes = await stopAll(children)
-    const clean = codes.every(code => code === 0)
-    io.out(clean ? 'all nodes stopped cleanly' : `nodes exited with ${codes.join(', ')}`)
-    return clean && why !== 'a node exited' ? 0 : 1
-  } finally {
-    process.off('exit', killAll)
+  const earlier = await waitForEarlierDemo(dir)
+  if (earlier !== undefined) {
+    io.err(`marksync demo: ${earlier}`)
+    return 1
   }
+  // As the user would type it: relative to here when it is below here.
+  const below = relative(process.cwd(), meshFile)
+  const shown = below === '' || below.startsWith('..') ? meshFile : below
+  io.out(`marksync demo: cluster "${mesh.cluster}", ${mesh.nodes.length} nodes, mesh file ${shown}`)
+  const nodes = mesh.nodes.map(node => new DemoNode(BIN, meshFile, node, dir, io))
+  recordDemo(dir, nodes)
+  const failed = (await Promise.allSettled(nodes.map(async n => await n.ready()))).find(r => r.status === 'rejected')
+  if (failed !== undefined) {
+    io.err(`marksync demo: ${(failed.reason as Error).message}`)
+    await stopAll(nodes, dir)
+    return 1
+  }
+  introduce(nodes, shown, io)
+  let stopping = false
+  for (const n of nodes) {
+    void n.exited.then(() => {
+      if (!stopping) io.out(`node ${n.id} exited with ${n.how}; the other nodes keep running. Restart it with:\n  node bin/marksync.js start --config ${shown} --node ${n.id}`)
+    })
+  }
+  const why = await untilStop(signal)
+  stopping = true
+  io.out(`\nstopping (${why})...`)
+  const codes = await stopAll(nodes, dir)
+  const clean = codes.every(code => code === null || code === 0)
+  io.out(clean ? 'all nodes stopped cleanly' : `nodes exited with ${codes.map(String).join(', ')}`)
+  return clean ? 0 : 1
 }
 
-async function waitReady (child: Child): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let buffer = ''
-    const timer = setTimeout(() => reject(new Error(`node ${child.id}: not ready within ${DEMO_READY_TIMEOUT_MS} ms`)), DEMO_READY_TIMEOUT_MS)
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('utf8')
-      let nl: number
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        try {
-          const record = JSON.parse(line) as { event?: string, api?: string }
-          if (record.event === 'ready') {
-            child.api = record.api
-            done()
-            resolve()
-          }
-        } catch {}
-      }
-    }
-    const onExit = (code: number | null): void => {
-      child.exit = code
-      done()
-      reject(new Error(`node ${child.id} exited with ${String(code)}`))
-    }
-    const done = (): void => {
-      clearTimeout(timer)
-      child.process.stdout?.off('data', onData)
-      child.process.off('exit', onExit)
-    }
-    child.process.stdout?.on('data', onData)
-    child.process.once('exit', onExit)
-  })
+/** The demo directory with its mesh file (copied from examples/ once) and a generated secret. */
+function prepare (dir: string): string {
+  mkdirSync(dir, { recursive: true })
+  const meshFile = join(dir, 'mesh.json')
+  if (!existsSync(meshFile)) copyFileSync(BUNDLED_MESH, meshFile)
+  const secretFile = join(dir, 'cluster.secret')
+  if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
+  return meshFile
 }
 
-async function untilStop (children: Child[], signal?: AbortSignal): Promise<string> {
+function introduce (nodes: DemoNode[], meshShown: string, io: Io): void {
+  for (const n of nodes) io.out(`  node ${n.id}: API ${n.api}  (pid ${n.pid ?? '?'}, log ${relative(process.cwd(), n.logFile)})`)
+  const first = nodes[0] as DemoNode
+  const last = nodes[nodes.length - 1] as DemoNode
+  io.out([
+    '',
+    'Try, in another terminal:',
+    `  node bin/marksync.js mark alice msg-1 msg-2 --status unread --api ${first.api}`,
+    `  node bin/marksync.js unread alice --api ${last.api}`,
+    `  node bin/marksync.js status --api ${last.api}`,
+    `Stop one node with kill PID: the others keep running; restart it with`,
+    `  node bin/marksync.js start --config ${meshShown} --node ${last.id}`,
+    '',
+    'Ctrl-C stops all nodes.'
+  ].join('\n'))
+}
+
+async function untilStop (signal?: AbortSignal): Promise<string> {
   return await new Promise(resolve => {
     const finish = (why: string): void => {
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', onTerm)
+      for (const name of STOP_SIGNALS) process.off(name, onSignal)
       signal?.removeEventListener('abort', onAbort)
-      for (const c of children) c.process.off('exit', onChildExit)
       resolve(why)
     }
-    const onInt = (): void => finish('SIGINT')
-    const onTerm = (): void => finish('SIGTERM')
+    const onSignal = (name: NodeJS.Signals): void => {
+      // After SIGHUP the terminal is gone: writing to it must not crash the stop.
+      if (name === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      finish(name)
+    }
     const onAbort = (): void => finish('aborted')
-    const onChildExit = (): void => finish('a node exited')
-    process.once('SIGINT', onInt)
-    process.once('SIGTERM', onTerm)
+    for (const name of STOP_SIGNALS) process.once(name, onSignal)
     signal?.addEventListener('abort', onAbort)
-    for (const c of children) c.process.once('exit', onChildExit)
   })
 }
 
-async function stopAll (children: Child[]): Promise<Array<number | null>> {
-  return await Promise.all(children.map(async c => {
-    if (c.process.exitCode !== null || c.process.signalCode !== null) return c.process.exitCode
-    const exited = new Promise<number | null>(resolve => c.process.once('exit', code => resolve(code)))
-    c.process.kill('SIGTERM')
-    return await exited
-  }))
+async function stopAll (nodes: DemoNode[], dir: string): Promise<Array<number | null>> {
+  const codes = await Promise.all(nodes.map(async n => await n.stop()))
+  forgetDemo(dir)
+  return codes
 }
