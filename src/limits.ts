@@ -185,3 +185,32 @@ export const DIGEST_PULL_USERS = 500
 export const DIGEST_REQUEST_TIMEOUT_MS = 60_000
 /** Digest requests a responder queues per session; a requester sending more is closed (WINDOW_EXCEEDED). */
 export const MAX_DIGEST_REQUESTS = 4
+
+// --- Dovecot bridge (docs/dovecot.md cites these names) ---
+
+/** Default interval of the bridge's CONDSTORE catch-up of every known mailbox (safety net), in ms. */
+export const DEFAULT_BRIDGE_CATCH_UP_MS = 5 * 60_000
+/** Shortest `catchUpInterval` of the `dovecot` section, in ms. */
+export const MIN_BRIDGE_CATCH_UP_MS = 1_000
+/** IMAP sessions the bridge keeps open at most (one per user, least recently used closed first). */
+export const MAX_BRIDGE_SESSIONS = 32
+/** Feed entries the bridge applies per round (grouped into UID STOREs per user and mailbox). */
+export const BRIDGE_FEED_BATCH = 1_000
+/** UIDs per `UID STORE` command at most (keeps command lines short). */
+export const BRIDGE_STORE_UIDS = 500
+/** The spool file is moved to `<spool>.1` by the bridge once it is larger than this, in bytes. */
+export const MAX_SPOOL_BYTES = 16 * 1024 * 1024
+/** Longest spool line read; longer lines are skipped and counted, in bytes. */
+export const MAX_SPOOL_LINE_BYTES = 8 * 1024
+/** How often the bridge checks the spool file besides file-system notifications, in ms. */
+export const SPOOL_POLL_MS = 500
+/** After a rotation, how long the old spool file is still read for late writers, in ms. */
+export const SPOOL_ROTATE_GRACE_MS = 2_000
+/** First retry delay after Dovecot failed (doubles up to BRIDGE_RETRY_MAX_MS), in ms. */
+export const BRIDGE_RETRY_MIN_MS = 100
+/** Longest retry delay after Dovecot failed, in ms. */
+export const BRIDGE_RETRY_MAX_MS = 5_000
+/** A Dovecot IMAP connect or command that takes longer than this fails, in ms. */
+export const BRIDGE_IMAP_TIMEOUT_MS = 15_000
+/** Longest master password file read, in bytes. */
+export const MAX_MASTER_PASSWORD_BYTES = 1_024

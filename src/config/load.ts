@@ -20,6 +20,8 @@ export interface NodeConfig {
   acceptSecrets: Buffer[]
   apiToken?: string
   tls?: TlsFiles
+  /** The Dovecot master user's password (nodes with a `dovecot` section). */
+  dovecotPassword?: string
 }
 
 export class ConfigError extends MarksyncError {
@@ -94,5 +96,6 @@ export function loadNodeConfig (file: string, nodeId: string, env: Env = process
   const config: NodeConfig = { mesh, node, peers: peersOf(mesh, nodeId), secret: resources.secret, acceptSecrets: resources.acceptSecrets ?? [] }
   if (resources.apiToken !== undefined) config.apiToken = resources.apiToken
   if (resources.tls !== undefined) config.tls = resources.tls
+  if (resources.dovecotPassword !== undefined) config.dovecotPassword = resources.dovecotPassword
   return config
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { checkNodeId } from '../validate.js'
+import { parseDovecotSection, type DovecotSection } from '../bridge/config.js'
 import { parseAddress, parsePeerUrl, type Address } from './address.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
 import { parseRetired } from './retired.js'
@@ -25,6 +26,8 @@ export interface MeshNode {
   settings: Settings
   /** Absolute paths of this node's TLS certificate and key. */
   tls: { cert?: string, key?: string }
+  /** The local Dovecot the node's bridge serves, if any (docs/dovecot.md). */
+  dovecot?: DovecotSection
 }
 
 /** A link between two nodes; `urls[x]` overrides the URL used on this link to reach x. */
@@ -53,7 +56,7 @@ export interface Mesh {
 const TOP_KEYS = ['cluster', 'secret', 'acceptSecrets', 'links', 'tls', 'settings', 'nodes', 'retired'] as const
 /** Most extra secrets accepted during a rotation. */
 export const MAX_ACCEPT_SECRETS = 4
-const NODE_KEYS = ['id', 'peerUrl', 'api', 'dataDir', 'listen', 'settings', 'tls'] as const
+const NODE_KEYS = ['id', 'peerUrl', 'api', 'dataDir', 'listen', 'settings', 'tls', 'dovecot'] as const
 const CLUSTER = /^[A-Za-z0-9._-]{1,64}$/
 
 function path (value: unknown, at: JsonPath, problems: Problems, dir: string): string | undefined {
@@ -100,9 +103,11 @@ function parseNode (raw: unknown, at: JsonPath, problems: Problems, dir: string,
   if (typeof peer !== 'string' && peer.secure && (tls.cert === undefined || tls.key === undefined)) {
     problems.add([...at, 'peerUrl'], 'a wss:// node needs "tls": {"cert", "key"}')
   }
+  const dovecot = raw.dovecot === undefined ? undefined : parseDovecotSection(raw.dovecot, [...at, 'dovecot'], problems, dir)
   if (id === undefined || typeof peer === 'string' || typeof api === 'string' || listen === undefined ||
     typeof listen === 'string' || dataDir === undefined) return undefined
   return {
+    ...(dovecot !== undefined ? { dovecot } : {}),
     id,
     index: at[1] as number,
     peerUrl: peer.url,

@@ -59,6 +59,8 @@ export interface NodeResources {
   acceptSecrets?: Buffer[]
   apiToken?: string
   tls?: TlsFiles
+  /** The Dovecot master user's password, when the node has a `dovecot` section. */
+  dovecotPassword?: string
 }
 
 /**
@@ -77,6 +79,10 @@ export function readNodeResources (mesh: Mesh, node: MeshNode, problems: Problem
   const token = node.settings.apiToken
   if (token !== undefined) {
     out.apiToken = readSecret(token, mesh.dir, ['settings', 'apiToken'], problems, env, 1)?.toString('utf8')
+  }
+  if (node.dovecot !== undefined) {
+    const ref = { file: node.dovecot.masterPasswordFile }
+    out.dovecotPassword = readSecret(ref, mesh.dir, ['nodes', index, 'dovecot', 'masterPasswordFile'], problems, env, 1)?.toString('utf8')
   }
   const ca = readTlsFile(mesh.tlsCa, ['tls', 'ca'], problems)
   const cert = readTlsFile(node.tls.cert, ['nodes', index, 'tls', 'cert'], problems)

@@ -21,6 +21,8 @@ import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 import { countersOf, type StatusOverview } from '../api/status.js'
 import { OriginView } from './origin-view.js'
 import { Throughput } from './throughput.js'
+import { startBridge } from '../bridge/start.js'
+import type { DovecotBridge } from '../bridge/bridge.js'
 
 /** Where the daemon gets its replicator; tests may run a node without one. */
 export type ReplicatorFactory = (options: ReplicatorOptions) => ReplicatorApi
@@ -52,6 +54,7 @@ export class Daemon {
   #metrics: Metrics | undefined
   #throughput: Throughput | undefined
   readonly #origins = new OriginView()
+  #bridge: DovecotBridge | undefined
   /** Unsubscriptions of every listener the daemon added (run at teardown). */
   #listeners: Array<() => void> = []
   #stopping: Promise<void> | undefined
@@ -88,6 +91,7 @@ export class Daemon {
       await this.#startApi()
       this.#purger.start()
       this.#overview().throughput.start()
+      this.#bridge = await startBridge(config, this.#store as Store, this.#metrics as Metrics, log)
     } catch (err) {
       await this.#teardown()
       throw err
@@ -176,7 +180,8 @@ export class Daemon {
         peers: () => this.peers(),
         purge: async () => await (this.#purger as Purger).run('api'),
         metrics: async () => await metrics.text(),
-        overview: () => this.#overview()
+        overview: () => this.#overview(),
+        ...(config.node.dovecot !== undefined ? { bridge: () => this.#bridge?.status() ?? { state: 'starting' } } : {})
       },
       onRequest: (route, status) => metrics.httpRequest(route, status),
       onError: (err, route) => this.#log.error({ event: 'api-error', route, err }, 'API request failed')
@@ -217,6 +222,7 @@ export class Daemon {
 
   /** Each step runs even if an earlier one failed: the store must be closed whatever happens. */
   async #teardown (): Promise<void> {
+    await this.#safely('bridge', async () => await this.#bridge?.stop())
     await this.#safely('api', async () => await this.#api?.stop())
     await this.#safely('purger', async () => await this.#purger?.stop())
     this.#throughput?.stop()

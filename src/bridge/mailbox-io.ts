@@ -1,0 +1,87 @@
+import type { ImapFlow } from 'imapflow'
+import { BRIDGE_STORE_UIDS } from '../limits.js'
+import type { Status } from '../types.js'
+import { messageIdOf, statusOfFlags } from './flags.js'
+
+/** One message as read from Dovecot. */
+export interface Observed { uid: number, id: string | undefined, status: Status, modseq: bigint }
+
+export interface MailboxRead {
+  uidValidity: number
+  messages: Observed[]
+  /** UIDs present now, when asked for (expunge detection); undefined otherwise. */
+  present?: Set<number>
+}
+
+/** The mailboxes to watch: the configured list, or every selectable mailbox of the user. */
+export async function listMailboxes (client: ImapFlow, configured: string[] | undefined): Promise<string[]> {
+  if (configured !== undefined) return configured
+  const list = await client.list()
+  return list.filter(box => !box.flags.has('\\Noselect') && !box.flags.has('\\NonExistent')).map(box => box.path)
+}
+
+/**
+ * Reads the messages of `mailbox` changed since `sinceModseq` (all of them when 0n,
+ * or when the UIDVALIDITY is not `knownValidity`), with flags, MODSEQ and Message-ID.
+ * `presentOf` asks which of these UIDs (or, with 'all', which UIDs at all) still exist.
+ */
+export async function readMailbox (client: ImapFlow, mailbox: string, knownValidity: number | undefined, sinceModseq: bigint, presentOf?: number[] | 'all'): Promise<MailboxRead> {
+  const lock = await client.getMailboxLock(mailbox)
+  try {
+    // A session that stays selected sees other sessions' changes only after a command: NOOP first.
+    await client.noop()
+    const info = client.mailbox === false ? undefined : client.mailbox
+    const uidValidity = Number(info?.uidValidity ?? 0n)
+    const full = knownValidity !== uidValidity || sinceModseq === 0n
+    const options = full ? { uid: true } : { uid: true, changedSince: sinceModseq }
+    const fetched = (info?.exists ?? 0) === 0 ? [] : await client.fetchAll('1:*', { uid: true, flags: true, headers: ['message-id'] }, options)
+    const messages = fetched.map(m => ({ uid: m.uid, id: messageIdOf(m.headers), status: statusOfFlags(m.flags ?? []), modseq: m.modseq ?? 0n }))
+    const read: MailboxRead = { uidValidity, messages }
+    if (presentOf === 'all' || (presentOf !== undefined && presentOf.length > 0)) {
+      const range = presentOf === 'all' ? '1:*' : presentOf.join(',')
+      const found = (info?.exists ?? 0) === 0 ? [] : await client.search({ uid: range }, { uid: true })
+      read.present = new Set(Array.isArray(found) ? found : [])
+    }
+    return read
+  } finally {
+    lock.release()
+  }
+}
+
+/** What turns a copy from one status into another: the flags to change, in order. */
+function storesFor (from: Status, to: Status): Array<{ add: boolean, flags: string[] }> {
+  if (to === 'deleted') return [{ add: true, flags: ['\\Deleted'] }]
+  if (to === 'read') return from === 'deleted' ? [{ add: false, flags: ['\\Deleted'] }, { add: true, flags: ['\\Seen'] }] : [{ add: true, flags: ['\\Seen'] }]
+  return [{ add: false, flags: from === 'deleted' ? ['\\Seen', '\\Deleted'] : ['\\Seen'] }]
+}
+
+export interface StoreGroup { from: Status, to: Status, uids: number[] }
+
+/**
+ * Applies status changes to one mailbox with grouped `UID STORE … ±FLAGS.SILENT`.
+ * The first STORE of a group is conditional (UNCHANGEDSINCE the modseq the bridge last
+ * read): a message a user changed since is left alone, and the next read shows the
+ * user's change, which then wins as the newer one.
+ */
+export async function storeGroups (client: ImapFlow, mailbox: string, groups: StoreGroup[], unchangedSince: bigint): Promise<number> {
+  const lock = await client.getMailboxLock(mailbox)
+  let stored = 0
+  try {
+    for (const group of groups) {
+      for (let i = 0; i < group.uids.length; i += BRIDGE_STORE_UIDS) {
+        const range = group.uids.slice(i, i + BRIDGE_STORE_UIDS).join(',')
+        let first = true
+        for (const step of storesFor(group.from, group.to)) {
+          const options = first && unchangedSince > 0n ? { uid: true, silent: true, unchangedSince } : { uid: true, silent: true }
+          const ok = step.add ? await client.messageFlagsAdd(range, step.flags, options) : await client.messageFlagsRemove(range, step.flags, options)
+          if (!ok) throw new Error(`UID STORE in ${JSON.stringify(mailbox)} failed`)
+          first = false
+        }
+        stored += Math.min(BRIDGE_STORE_UIDS, group.uids.length - i)
+      }
+    }
+  } finally {
+    lock.release()
+  }
+  return stored
+}

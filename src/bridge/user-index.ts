@@ -1,0 +1,85 @@
+import type { Status } from '../types.js'
+
+/** What the bridge knows of one message copy in Dovecot. */
+export interface CopyState {
+  /** The Message-ID; undefined for a message without one (never replicated, counted). */
+  id: string | undefined
+  /** The status its flags gave when last read from (or written to) Dovecot. */
+  status: Status
+}
+
+/** One mailbox of one user, as last synchronised: enough to resume with CHANGEDSINCE. */
+export class MailboxIndex {
+  readonly messages = new Map<number, CopyState>()
+  /** UIDs changed or removed since the last save. */
+  readonly dirty = new Set<number>()
+  metaDirty = false
+
+  constructor (readonly name: string, public uidValidity: number, public highestModseq: bigint) {}
+}
+
+export interface CopyRef { mailbox: MailboxIndex, uid: number, state: CopyState }
+
+/**
+ * Every watched mailbox of one user, with the reverse map Message-ID → copies, so
+ * a status reaches every copy of a message (INBOX, an archive folder, a duplicate).
+ */
+export class UserIndex {
+  readonly mailboxes = new Map<string, MailboxIndex>()
+  readonly #byId = new Map<string, Set<string>>()
+
+  constructor (readonly user: string) {}
+
+  mailbox (name: string): MailboxIndex | undefined {
+    return this.mailboxes.get(name)
+  }
+
+  /** Adds (or replaces, after a UIDVALIDITY change: empty) a mailbox. */
+  resetMailbox (name: string, uidValidity: number): MailboxIndex {
+    const old = this.mailboxes.get(name)
+    if (old !== undefined) for (const uid of [...old.messages.keys()]) this.remove(old, uid)
+    const box = new MailboxIndex(name, uidValidity, 0n)
+    if (old !== undefined) for (const uid of old.dirty) box.dirty.add(uid)
+    box.metaDirty = true
+    this.mailboxes.set(name, box)
+    return box
+  }
+
+  set (box: MailboxIndex, uid: number, state: CopyState): void {
+    const before = box.messages.get(uid)
+    if (before?.id !== undefined && before.id !== state.id) this.#unlink(before.id, box.name, uid)
+    box.messages.set(uid, state)
+    box.dirty.add(uid)
+    if (state.id === undefined) return
+    let refs = this.#byId.get(state.id)
+    if (refs === undefined) this.#byId.set(state.id, refs = new Set())
+    refs.add(`${uid}\u0000${box.name}`)
+  }
+
+  remove (box: MailboxIndex, uid: number): CopyState | undefined {
+    const before = box.messages.get(uid)
+    if (before === undefined) return undefined
+    box.messages.delete(uid)
+    box.dirty.add(uid)
+    if (before.id !== undefined) this.#unlink(before.id, box.name, uid)
+    return before
+  }
+
+  copies (id: string): CopyRef[] {
+    const out: CopyRef[] = []
+    for (const ref of this.#byId.get(id) ?? []) {
+      const cut = ref.indexOf('\u0000')
+      const box = this.mailboxes.get(ref.slice(cut + 1))
+      const uid = Number(ref.slice(0, cut))
+      const state = box?.messages.get(uid)
+      if (box !== undefined && state !== undefined) out.push({ mailbox: box, uid, state })
+    }
+    return out
+  }
+
+  #unlink (id: string, mailbox: string, uid: number): void {
+    const refs = this.#byId.get(id)
+    refs?.delete(`${uid}\u0000${mailbox}`)
+    if (refs?.size === 0) this.#byId.delete(id)
+  }
+}

@@ -1,0 +1,204 @@
+import { MAX_API_CHANGES } from '../limits.js'
+import type { StatusStore } from '../store/api.js'
+import type { LocalChange, Status } from '../types.js'
+import type { BridgeState } from './bridge-state.js'
+import { UserAbsentError, type ImapPool } from './imap-pool.js'
+import { listMailboxes, readMailbox, storeGroups, type Observed, type StoreGroup } from './mailbox-io.js'
+import type { MailboxIndex, UserIndex } from './user-index.js'
+
+/** Counters shared by every user's worker (the bridge's status and metrics). */
+export interface BridgeCounters {
+  /** Local changes entered into the node (differing from its winner). */
+  posted: number
+  /** Message copies whose flags the bridge changed in Dovecot. */
+  applied: number
+  /** Messages seen without a Message-ID (never replicated). */
+  noMessageId: number
+  /** Mailbox reads (event-driven syncs and catch-ups). */
+  syncs: number
+}
+
+export interface UserWorkerOptions {
+  user: string
+  store: StatusStore
+  pool: ImapPool
+  state: BridgeState
+  counters: BridgeCounters
+  mailboxes?: string[]
+}
+
+interface Decisions { post: Map<string, Status>, apply: Set<string> }
+
+/**
+ * Everything the bridge does for one user, one operation at a time (so a read of
+ * Dovecot and a write to it never interleave): reading changed messages and
+ * entering local changes, and applying the node's winners to every copy.
+ */
+export class UserWorker {
+  readonly #o: UserWorkerOptions
+  #index: UserIndex | undefined
+  #queue: Promise<unknown> = Promise.resolve()
+  /** Mailboxes with events not yet read, each with the UIDs reported expunged. */
+  readonly #pending = new Map<string, Set<number>>()
+  #drainQueued = false
+  /** Set while Dovecot has no such user; cleared by an event or a catch-up. */
+  absent = false
+  /** Whether every watched mailbox has been read once (else the index may lack copies). */
+  #listed = false
+
+  constructor (options: UserWorkerOptions) {
+    this.#o = options
+  }
+
+  get user (): string { return this.#o.user }
+
+  /** Notes a spool event; the mailbox is read soon (events coalesce per mailbox). */
+  noteEvent (mailbox: string, expungedUid?: number): Promise<void> | undefined {
+    if (this.#o.mailboxes !== undefined && !this.#o.mailboxes.includes(mailbox)) return undefined
+    this.absent = false
+    let uids = this.#pending.get(mailbox)
+    if (uids === undefined) this.#pending.set(mailbox, uids = new Set())
+    if (expungedUid !== undefined) uids.add(expungedUid)
+    if (this.#drainQueued) return undefined
+    this.#drainQueued = true
+    return this.#run(async () => {
+      this.#drainQueued = false
+      const pending = [...this.#pending]
+      this.#pending.clear()
+      for (const [name, expunged] of pending) await this.#sync(name, [...expunged])
+    })
+  }
+
+  /** Reads every watched mailbox in full (changes since the last read, and every expunge). */
+  async catchUp (): Promise<void> {
+    this.absent = false
+    await this.#run(async () => await this.#readAll())
+  }
+
+  async #readAll (): Promise<void> {
+    const names = await listMailboxes(await this.#o.pool.session(this.user), this.#o.mailboxes)
+    for (const name of names) await this.#sync(name, 'all')
+    this.#listed = true
+  }
+
+  /** Brings every copy of these messages to the node's current winner. */
+  async apply (ids: Iterable<string>): Promise<void> {
+    if (this.absent) return
+    const list = [...ids]
+    await this.#run(async () => {
+      // A user first met in the feed: read their mailboxes once, or the copies are unknown.
+      if (!this.#listed) await this.#readAll()
+      await this.#apply(list)
+    })
+  }
+
+  /** Every message the bridge knows of this user (after a gap in the feed). */
+  async knownIds (): Promise<string[]> {
+    const index = await this.#loadIndex()
+    const ids = new Set<string>()
+    for (const box of index.mailboxes.values()) for (const state of box.messages.values()) if (state.id !== undefined) ids.add(state.id)
+    return [...ids]
+  }
+
+  async idle (): Promise<void> {
+    await this.#queue.catch(() => {})
+  }
+
+  async #run (fn: () => Promise<void>): Promise<void> {
+    const run = this.#queue.catch(() => {}).then(fn).catch(err => {
+      if (!(err instanceof UserAbsentError)) throw err
+      this.absent = true
+    })
+    this.#queue = run
+    await run
+  }
+
+  async #loadIndex (): Promise<UserIndex> {
+    this.#index ??= await this.#o.state.loadUser(this.user)
+    return this.#index
+  }
+
+  async #sync (name: string, presentOf?: number[] | 'all'): Promise<void> {
+    const index = await this.#loadIndex()
+    let box = index.mailbox(name)
+    const client = await this.#o.pool.session(this.user)
+    const read = await readMailbox(client, name, box?.uidValidity, box?.highestModseq ?? 0n, presentOf)
+    this.#o.counters.syncs++
+    if (box === undefined || box.uidValidity !== read.uidValidity) box = index.resetMailbox(name, read.uidValidity)
+    const decisions: Decisions = { post: new Map(), apply: new Set() }
+    for (const message of read.messages) await this.#observe(index, box, message, decisions)
+    if (read.present !== undefined) {
+      const candidates = presentOf === 'all' ? [...box.messages.keys()] : presentOf ?? []
+      for (const uid of candidates) if (!read.present.has(uid)) await this.#expunged(index, box, uid, decisions)
+    }
+    await this.#post(decisions.post)
+    await this.#o.state.saveMailbox(this.user, box)
+    if (decisions.apply.size > 0) await this.#apply([...decisions.apply])
+  }
+
+  async #winner (id: string): Promise<Status | undefined> {
+    return (await this.#o.store.get(this.user, id))?.status
+  }
+
+  async #observe (index: UserIndex, box: MailboxIndex, m: Observed, d: Decisions): Promise<void> {
+    if (m.modseq > box.highestModseq) box.highestModseq = m.modseq
+    const before = box.messages.get(m.uid)
+    index.set(box, m.uid, { id: m.id, status: m.status })
+    if (m.id === undefined) {
+      if (before === undefined) this.#o.counters.noMessageId++
+      return
+    }
+    // Unchanged status: a flag the mapping ignores, or the bridge's own write read back.
+    if (before !== undefined && before.status === m.status) return
+    const winner = await this.#winner(m.id)
+    if (before === undefined) {
+      // First sight (a new message, or a first read): the node's winner, if any, decides.
+      if (winner !== undefined && winner !== m.status) d.apply.add(m.id)
+      else if (winner === undefined && m.status !== 'unread') d.post.set(m.id, m.status)
+      return
+    }
+    if (winner !== m.status) d.post.set(m.id, m.status)
+  }
+
+  async #expunged (index: UserIndex, box: MailboxIndex, uid: number, d: Decisions): Promise<void> {
+    const gone = index.remove(box, uid)
+    // A move expunges one copy and leaves another: only the last copy's expunge is a delete.
+    if (gone?.id === undefined || index.copies(gone.id).length > 0) return
+    if (await this.#winner(gone.id) !== 'deleted') d.post.set(gone.id, 'deleted')
+  }
+
+  async #post (changes: Map<string, Status>): Promise<void> {
+    const list: LocalChange[] = [...changes].map(([message, status]) => ({ user: this.user, message, status }))
+    for (let i = 0; i < list.length; i += MAX_API_CHANGES) {
+      await this.#o.store.mark(list.slice(i, i + MAX_API_CHANGES))
+    }
+    this.#o.counters.posted += list.length
+  }
+
+  async #apply (ids: string[]): Promise<void> {
+    const index = await this.#loadIndex()
+    const byBox = new Map<MailboxIndex, Map<string, StoreGroup>>()
+    for (const id of ids) {
+      const winner = await this.#winner(id)
+      if (winner === undefined) continue
+      for (const copy of index.copies(id)) {
+        if (copy.state.status === winner) continue
+        let groups = byBox.get(copy.mailbox)
+        if (groups === undefined) byBox.set(copy.mailbox, groups = new Map())
+        const key = `${copy.state.status}>${winner}`
+        let group = groups.get(key)
+        if (group === undefined) groups.set(key, group = { from: copy.state.status, to: winner, uids: [] })
+        group.uids.push(copy.uid)
+      }
+    }
+    for (const [box, groups] of byBox) {
+      const client = await this.#o.pool.session(this.user)
+      this.#o.counters.applied += await storeGroups(client, box.name, [...groups.values()], box.highestModseq)
+      for (const group of groups.values()) {
+        for (const uid of group.uids) index.set(box, uid, { id: box.messages.get(uid)?.id, status: group.to })
+      }
+      // Read back: our writes match; a user's change that beat the conditional STORE shows and is entered.
+      await this.#sync(box.name)
+    }
+  }
+}
