@@ -125,6 +125,21 @@ export async function startDovecot (t: { teardown (fn: () => unknown): void } | 
 }
 
 /**
+ * Stops `instance` and starts its Dovecot again on the same directory, config and ports (a
+ * restart as an admin does one: clients see the same address); the new master's pid differs.
+ */
+export async function restartDovecot (t: { teardown (fn: () => unknown): void } | undefined, instance: DovecotInstance): Promise<DovecotInstance> {
+  await instance.stop()
+  const next = launch(instance.dir, instance.imapPort, instance.doveadmPort)
+  t?.teardown(next.stop)
+  await waitFor(async () => {
+    if (!isRunning(next.masterPid)) throw new Error('dovecot exited')
+    return await canConnect(next.imapPort)
+  }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 5, what: `dovecot in ${instance.dir} to listen again` })
+  return next
+}
+
+/**
  * Runs the master in the foreground as our child (so this process reaps it) in a session of its
  * own (so its pid is also the id of the process group of every process it starts).
  */

@@ -1,0 +1,185 @@
+/**
+ * Two or three marksync nodes, each with its own Dovecot (from the fixture) and its bridge,
+ * configured with the files an admin installs: examples/dovecot/90-marksync.conf (with its two
+ * path prefixes pointed at the test's directory) and examples/dovecot/marksync-push.lua.
+ */
+import { chmod, chown, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ImapFlow } from 'imapflow'
+import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js'
+import { apiCall, ROOT, startDaemon, writeMesh, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
+import { waitFor } from '../helpers/wait.js'
+
+export const SNIPPET = join(ROOT, 'examples', 'dovecot', '90-marksync.conf')
+export const LUA = join(ROOT, 'examples', 'dovecot', 'marksync-push.lua')
+const MASTER_PASSWORD = 'bridge-master-pw'
+type Teardown = { teardown (fn: () => unknown): void }
+
+export interface Host {
+  id: string
+  dovecot: DovecotInstance
+  spool: string
+  daemon: DaemonProcess
+  api: string
+}
+
+/** A Dovecot with the shipped snippet and Lua script installed under `dir`. */
+export async function dovecotWithBridgeConfig (t: Teardown, dir: string): Promise<{ dovecot: DovecotInstance, spool: string }> {
+  const etc = join(dir, 'etc')
+  const spoolDir = join(dir, 'spool')
+  await mkdir(etc, { recursive: true })
+  await mkdir(spoolDir, { recursive: true })
+  await chmod(dir, 0o755)
+  await chmod(etc, 0o755)
+  await writeFile(join(etc, 'master-users'), `marksync:{PLAIN}${MASTER_PASSWORD}::::::userdb_marksync_origin=marksync\n`, { mode: 0o644 })
+  await copyFile(LUA, join(etc, 'marksync-push.lua'))
+  await chmod(join(etc, 'marksync-push.lua'), 0o644)
+  const snippet = (await readFile(SNIPPET, 'utf8')).replaceAll('/etc/dovecot/marksync', etc).replaceAll('/var/spool/marksync', spoolDir)
+  await writeFile(join(etc, '90-marksync.conf'), snippet)
+  // The fixture's own master user has another name, so the bridge logs in through the snippet's.
+  const dovecot = await startDovecot(t, { dir: join(dir, 'dovecot'), masterUser: { name: 'fixture-master', password: 'fixture-only' }, extraConfig: `!include ${join(etc, '90-marksync.conf')}\n` })
+  const mail = await stat(join(dir, 'dovecot', 'mail'))
+  await chown(spoolDir, mail.uid, mail.gid)
+  return { dovecot, spool: join(spoolDir, 'events.log') }
+}
+
+export interface BridgeMesh {
+  mesh: TestMesh
+  hosts: Record<string, Host>
+  restart (id: string): Promise<Host>
+}
+
+/** Starts the Dovecots, writes the mesh file with a `dovecot` section per node, starts the nodes. */
+export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], links?: unknown[]): Promise<BridgeMesh> {
+  const mesh = await writeMesh(join(dir, 'mesh'), { nodes: ids, settings: { heartbeat: '250ms', durability: 'relaxed' }, ...(links !== undefined ? { links } : {}) })
+  await writeFile(join(mesh.dir, 'dovecot-master.secret'), MASTER_PASSWORD + '\n', { mode: 0o600 })
+  const dovecots: Record<string, { dovecot: DovecotInstance, spool: string }> = {}
+  for (const id of ids) dovecots[id] = await dovecotWithBridgeConfig(t, join(dir, `host-${id}`))
+  const json = mesh.json as { nodes: Array<Record<string, unknown>> }
+  for (const node of json.nodes) {
+    const own = dovecots[node.id as string] as { dovecot: DovecotInstance, spool: string }
+    node.dovecot = { imap: `127.0.0.1:${own.dovecot.imapPort}`, masterUser: 'marksync', masterPasswordFile: 'dovecot-master.secret', spool: own.spool, catchUpInterval: '1m' }
+  }
+  await mesh.rewrite(json)
+  const hosts: Record<string, Host> = {}
+  const launch = async (id: string): Promise<Host> => {
+    const own = dovecots[id] as { dovecot: DovecotInstance, spool: string }
+    const daemon = await startDaemon(t, mesh, id)
+    const host = { id, ...own, daemon, api: mesh.nodes[id]?.api as string }
+    hosts[id] = host
+    return host
+  }
+  for (const id of ids) await launch(id)
+  return { mesh, hosts, restart: launch }
+}
+
+export function userClient (dovecot: DovecotInstance, user: string): ImapFlow {
+  return new ImapFlow({ ...dovecot.imap, secure: false, auth: { user, pass: 'secret' }, logger: false, disableAutoIdle: true })
+}
+
+/** Connects a user's client; logged out at teardown. */
+export async function connectUser (t: Teardown, dovecot: DovecotInstance, user: string): Promise<ImapFlow> {
+  const client = userClient(dovecot, user)
+  await client.connect()
+  t.teardown(async () => { try { await client.logout() } catch { client.close() } })
+  return client
+}
+
+export function rfc822 (messageId: string): string {
+  return ['From: Carol <carol@example.test>', 'To: Alice <alice@example.test>', `Subject: ${messageId}`, `Message-ID: ${messageId}`, '', 'body', ''].join('\r\n')
+}
+
+/** Delivers messages the way an MTA would: each host gets its own copy (own UIDs). */
+export async function deliver (client: ImapFlow, ids: string[], mailbox = 'INBOX'): Promise<void> {
+  for (const id of ids) await client.append(mailbox, rfc822(id), [])
+}
+
+/** UIDs of the copies of `messageId` in `mailbox`. */
+export async function uidsOf (client: ImapFlow, messageId: string, mailbox = 'INBOX'): Promise<number[]> {
+  const lock = await client.getMailboxLock(mailbox)
+  try {
+    await client.noop()
+    const found = await client.search({ header: { 'message-id': messageId } }, { uid: true })
+    return Array.isArray(found) ? found : []
+  } finally {
+    lock.release()
+  }
+}
+
+/** Status of every copy of `messageId` in `mailbox`, as the flags say. */
+export async function statusesOf (client: ImapFlow, messageId: string, mailbox = 'INBOX'): Promise<string[]> {
+  const uids = await uidsOf(client, messageId, mailbox)
+  if (uids.length === 0) return []
+  const lock = await client.getMailboxLock(mailbox)
+  try {
+    const messages = await client.fetchAll(uids.join(','), { uid: true, flags: true }, { uid: true })
+    return messages.map(m => m.flags?.has('\\Deleted') === true ? 'deleted' : m.flags?.has('\\Seen') === true ? 'read' : 'unread')
+  } finally {
+    lock.release()
+  }
+}
+
+/** Sets a status the way a mail client does (STORE on the user's own session). */
+export async function setStatus (client: ImapFlow, messageId: string, status: 'read' | 'unread' | 'deleted', mailbox = 'INBOX'): Promise<void> {
+  const uids = (await uidsOf(client, messageId, mailbox)).join(',')
+  const lock = await client.getMailboxLock(mailbox)
+  try {
+    if (status === 'read') await client.messageFlagsAdd(uids, ['\\Seen'], { uid: true })
+    if (status === 'unread') await client.messageFlagsRemove(uids, ['\\Seen'], { uid: true })
+    if (status === 'deleted') await client.messageFlagsAdd(uids, ['\\Deleted'], { uid: true })
+  } finally {
+    lock.release()
+  }
+}
+
+export async function waitForStatus (client: ImapFlow, messageId: string, status: string, what: string, mailbox = 'INBOX'): Promise<void> {
+  await waitFor(async () => {
+    const statuses = await statusesOf(client, messageId, mailbox)
+    return statuses.length > 0 && statuses.every(s => s === status)
+  }, { timeoutMs: 20_000, intervalMs: 20, what })
+}
+
+export async function winnerOn (api: string, user: string, messageId: string): Promise<string | undefined> {
+  const reply = await apiCall(api, 'GET', `/v1/users/${encodeURIComponent(user)}/messages/${encodeURIComponent(messageId)}`)
+  return reply.status === 200 ? reply.body.status : undefined
+}
+
+/** Every winner of `user` on node `api`. */
+export async function winnersOf (api: string, user: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const reply = await apiCall(api, 'GET', '/v1/winners?limit=1000')
+  for (const w of reply.body.winners as Array<{ user: string, message: string, status: string }>) if (w.user === user) out.set(w.message, w.status)
+  return out
+}
+
+/** Entries per origin in a user's log on one node. */
+export async function originsOf (api: string, user: string): Promise<Record<string, number>> {
+  const reply = await apiCall(api, 'GET', `/v1/users/${encodeURIComponent(user)}/log?limit=1000`)
+  const counts: Record<string, number> = {}
+  for (const e of reply.body.entries as Array<{ origin: string }>) counts[e.origin] = (counts[e.origin] ?? 0) + 1
+  return counts
+}
+
+/**
+ * Waits until every node has the same winners for `ids` and every copy in every Dovecot shows
+ * its winner; returns the winners. A message a host does not have is only checked in marksync.
+ */
+export async function waitConverged (hosts: Host[], clients: Record<string, ImapFlow>, user: string, ids: string[]): Promise<Map<string, string>> {
+  let last = ''
+  try {
+    return await waitFor(async () => {
+      const first = await winnersOf((hosts[0] as Host).api, user)
+      for (const host of hosts) {
+        const winners = await winnersOf(host.api, user)
+        for (const id of ids) {
+          const statuses = await statusesOf(clients[host.id] as ImapFlow, id)
+          last = `${host.id} ${id}: winner ${winners.get(id) ?? '-'} (first node: ${first.get(id) ?? '-'}), copies ${statuses.join(',')}`
+          if (winners.get(id) !== first.get(id) || statuses.some(s => s !== winners.get(id))) return false
+        }
+      }
+      return first
+    }, { timeoutMs: 30_000, intervalMs: 50, what: 'every copy to show the winner on every host' })
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last difference: ${last}`)
+  }
+}
