@@ -16,6 +16,7 @@ import { FeedReceiver, type RecentSet } from './feed-receiver.js'
 import { FeedSender } from './feed-sender.js'
 import { isOrdinaryClose } from './session-faults.js'
 import type { Session } from './session.js'
+import type { FrameChannel } from './channel.js'
 
 /** Shortest hold after the store refused a batch as CLOCK_SKEW, in ms. */
 const MIN_FUTURE_HOLD_MS = 1_000
@@ -24,6 +25,9 @@ const MIN_FUTURE_HOLD_MS = 1_000
 export type LinkStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor' | 'applyRemote'> & {
   readonly clock: { wallTime: () => number }
 }
+
+/** What a link needs of a session: a channel for the feed, and what the status and the rules read. */
+export type LinkSession = FrameChannel & Pick<Session, 'role' | 'dialer' | 'closeCode' | 'closeReason' | 'establishedAt' | 'bytesSent' | 'bytesReceived' | 'deliverTo'>
 
 export interface PeerLinkInit {
   store: LinkStore
@@ -49,7 +53,7 @@ export class PeerLink {
   readonly #sender: FeedSender
   readonly #receiver: FeedReceiver
   readonly #backoff: Backoff
-  #session: Session | undefined
+  #session: LinkSession | undefined
   /** A dial of ours is in progress. */
   #dialing = false
   #redialTimer: NodeJS.Timeout | undefined
@@ -74,7 +78,7 @@ export class PeerLink {
   }
 
   /** The attached session, if any. */
-  get session (): Session | undefined { return this.#session }
+  get session (): LinkSession | undefined { return this.#session }
   /** Estimated peer clock minus ours, in ms; null until measured. */
   get offsetMs (): number | null { return this.#offsetMs }
 
@@ -98,7 +102,7 @@ export class PeerLink {
     await this.#receiver.idle()
   }
 
-  attach (session: Session, sample: ClockSample): void {
+  attach (session: LinkSession, sample: ClockSample): void {
     clearTimeout(this.#redialTimer)
     this.#redialTimer = undefined
     this.#session = session
@@ -110,7 +114,7 @@ export class PeerLink {
     this.#sender.pump()
   }
 
-  detach (session: Session): void {
+  detach (session: LinkSession): void {
     if (this.#session !== session) return
     this.#bytesSent += session.bytesSent
     this.#bytesReceived += session.bytesReceived
@@ -121,7 +125,7 @@ export class PeerLink {
   }
 
   /** A session with this peer closed (attached or not): detach it, and redial after a backoff. */
-  onSessionClosed (session: Session): void {
+  onSessionClosed (session: LinkSession): void {
     if (session.role === 'dialer') this.#dialing = false
     const code = session.closeCode ?? 'UNKNOWN'
     if (!isOrdinaryClose(code)) this.#noteError(code, session.closeReason)
@@ -132,7 +136,7 @@ export class PeerLink {
   }
 
   /** After onSessionClosed (and the replicator's fault accounting): schedules the redial. */
-  redialAfter (session: Session): void {
+  redialAfter (session: LinkSession): void {
     if (this.#stopped) return
     // A session that lived through a few heartbeats was healthy: start over from the shortest delay.
     if (session.establishedAt !== undefined && Date.now() - session.establishedAt > this.#init.healthyAfterMs) this.#backoff.reset()
@@ -221,7 +225,7 @@ export class PeerLink {
 
   // ---- frames and dialing ------------------------------------------------------------
 
-  #onFrame (session: Session, frame: Frame, bytes: number): void {
+  #onFrame (session: LinkSession, frame: Frame, bytes: number): void {
     if (session !== this.#session) return
     switch (frame.type) {
       case 'batch':

@@ -216,7 +216,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   }
 
   /** The one-session-per-pair rule; both ends compute the same answer. */
-  #prefer (candidate: Session, current: Session): boolean {
+  #prefer (candidate: Session, current: Pick<Session, 'dialer'>): boolean {
     const lower = this.#o.nodeId < (candidate.peer as string) ? this.#o.nodeId : candidate.peer
     const candidateLow = candidate.dialer === lower
     const currentLow = current.dialer === lower
