@@ -63,7 +63,12 @@ export interface PurgeResult {
 // ---- HTTP API bodies (docs/operations.md "HTTP API") ----
 
 /** GET /v1/health */
-export interface HealthResponse { ok: true, node: string }
+export interface HealthResponse { ok: boolean, node: string, store: StoreHealth }
+
+/** Whether the store can write: `ok`, or `failing` with why (docs/operations.md "Store faults"). */
+export type StoreHealth =
+  | { state: 'ok' }
+  | { state: 'failing', code: string, reason: string, since: number, attempts: number }
 
 /** POST /v1/changes: the entries made, with their seq. */
 export interface ChangesResponse { entries: LogEntry[] }
@@ -86,6 +91,9 @@ export interface WinnersResponse { winners: MessageState[], next: { user: string
 /** GET /v1/status */
 export interface NodeStatusResponse {
   node: string
+  /** This incarnation of the node (docs/storage.md "Incarnation"). */
+  incarnation: string
+  store: StoreHealth
   cluster: string
   seq: number
   oldestSeq: number

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'STORE_VERSION',
   'NODE_ID_MISMATCH',
   'STORE_CORRUPT',
+  'DISK_FULL',
+  'STORE_UNAVAILABLE',
   'INVALID_NODE_ID',
   'INVALID_PEER',
   // replication protocol (docs/protocol.md "Error codes")
@@ -35,6 +37,7 @@ export const ERROR_CODES = [
   'DUPLICATE_SESSION',
   'WINDOW_EXCEEDED',
   'SHUTTING_DOWN',
+  'UNKNOWN_ORIGIN',
   'SOCKET_ERROR',
   'INVALID_URL',
   // per-peer budgets (docs/security.md "Budgets")

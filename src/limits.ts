@@ -19,6 +19,12 @@ export const HLC_LOGICAL_BITS = 10
 /** `2 ** HLC_LOGICAL_BITS`: one millisecond in timestamp units. */
 export const HLC_UNITS_PER_MS = 2 ** HLC_LOGICAL_BITS
 
+/**
+ * Hard cap on how far ahead of this node's clock a received timestamp may be, in ms (1 day).
+ * Beyond it the entry is invalid (INVALID_FRAME), not held: no honest clock is a day off,
+ * and a hold would last as long as the lead.
+ */
+export const MAX_TIMESTAMP_LEAD_MS = 24 * 60 * 60 * 1000
 /** Default largest tolerated clock offset to a peer before it is marked skewed, in ms. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000
 /** Default log retention, by local time, in ms (7 days). */
@@ -214,3 +220,13 @@ export const BRIDGE_RETRY_MAX_MS = 5_000
 export const BRIDGE_IMAP_TIMEOUT_MS = 15_000
 /** Longest master password file read, in bytes. */
 export const MAX_MASTER_PASSWORD_BYTES = 1_024
+
+// --- Store faults (docs/storage.md "Store faults") ---
+
+/** How often a failing store tries to reopen itself, in ms. */
+export const STORE_RECOVERY_INTERVAL_MS = 1_000
+/**
+ * Free bytes the data directory's filesystem must have before a store that failed with
+ * DISK_FULL tries to reopen: LevelDB needs room for a new log and a memtable flush (4 MiB each).
+ */
+export const STORE_RECOVERY_MIN_FREE_BYTES = 16 * 1024 * 1024

@@ -16,6 +16,8 @@ export interface MetricsSources {
   seq: () => { lastSeq: number, oldestSeq: number }
   /** The correction the replicator applies to this node's clock, in ms. */
   clockCorrectionMs?: () => number
+  /** 1 while the store cannot write (docs/storage.md "Store faults"). */
+  storeFailing?: () => boolean
 }
 
 type Direction = 'sent' | 'received'
@@ -30,6 +32,7 @@ export class Metrics {
   readonly #http: Counter<'route' | 'status'>
   readonly #clockJumps: Counter
   readonly #peerEvents: Counter<'event'>
+  readonly #storeFaults: Counter<'code'>
   /** Last cumulative per-peer figures seen, so counters grow by the difference. */
   readonly #seen = new Map<string, { batchesSent: number, batchesReceived: number, bytesSent: number, bytesReceived: number, stateTransfers: number }>()
 
@@ -44,6 +47,8 @@ export class Metrics {
     this.#http = new Counter({ name: 'marksync_http_requests_total', help: 'HTTP API requests, by route pattern and response status', labelNames: ['route', 'status'], registers })
     this.#clockJumps = new Counter({ name: 'marksync_clock_jumps_total', help: 'Times this node\'s wall clock was seen jumping', registers })
     this.#peerEvents = new Counter({ name: 'marksync_peer_events_total', help: 'Peer session events: connected, disconnected, rejected, skewed', labelNames: ['event'], registers })
+    this.#storeFaults = new Counter({ name: 'marksync_store_faults_total', help: 'Times the store started failing to write, by code (DISK_FULL, STORE_UNAVAILABLE)', labelNames: ['code'], registers })
+    new Gauge({ name: 'marksync_store_failing', help: 'Whether the store cannot write right now (1) or can (0)', registers, collect () { this.set(sources.storeFailing?.() === true ? 1 : 0) } })
     const seen = this.#seen
     const bytes = new Counter<'direction'>({ name: 'marksync_replication_bytes_total', help: 'Replication bytes, by direction', labelNames: ['direction'], registers: [] })
     const transfers = new Counter({ name: 'marksync_state_transfers_total', help: 'State transfers (catch-up beyond the purge horizon), both directions', registers: [] })
@@ -131,6 +136,11 @@ export class Metrics {
   purged (removed: number): void {
     this.#purgeRuns.inc()
     if (removed > 0) this.#purged.inc(removed)
+  }
+
+  /** The store's `'store-fault'` event. */
+  storeFault (code: string): void {
+    this.#storeFaults.inc({ code })
   }
 
   clockJump (): void {

@@ -17,7 +17,7 @@ export class HttpError extends MarksyncError {
 /** Validation codes of the store and validators: the caller's input was wrong. */
 const BAD_INPUT = new Set<ErrorCode>(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE'])
 /** The node cannot serve right now; retry later or elsewhere. */
-const UNAVAILABLE = new Set<ErrorCode>(['STORE_NOT_OPEN', 'SHUTTING_DOWN'])
+const UNAVAILABLE = new Set<ErrorCode>(['STORE_NOT_OPEN', 'SHUTTING_DOWN', 'STORE_UNAVAILABLE'])
 
 /** The HTTP answer for any error; unknown failures become 500 INTERNAL without internals. */
 export function toHttpError (err: unknown): HttpError {
@@ -25,6 +25,8 @@ export function toHttpError (err: unknown): HttpError {
   if (isMarksyncError(err)) {
     if (BAD_INPUT.has(err.code)) return new HttpError(400, err.code, err.message)
     if (UNAVAILABLE.has(err.code)) return new HttpError(503, err.code, err.message)
+    // RFC 4918 "Insufficient Storage": this node cannot store the change until room is made.
+    if (err.code === 'DISK_FULL') return new HttpError(507, err.code, err.message)
   }
   return new HttpError(500, 'INTERNAL', 'internal error (see the node\'s log)')
 }

@@ -10,7 +10,7 @@ import { isMarksyncError } from '../errors.js'
 import { parseChangesQuery, readChanges } from './change-feed.js'
 import { HttpError } from './http-error.js'
 import { Router } from './router.js'
-import { nodeStatus, type StatusOverview } from './status.js'
+import { nodeStatus, storeHealth, type StatusOverview } from './status.js'
 import { STATUS_PAGE } from './status-page.js'
 
 /** What the API serves from: the node's store plus what only the daemon knows. */
@@ -39,9 +39,9 @@ export interface RequestContext {
   signal?: AbortSignal
 }
 
-/** A raw reply (not JSON), for /metrics and the status page. */
+/** A raw reply (not JSON, or JSON with a status of its own), for /metrics, /v1/health and the status page. */
 export class RawReply {
-  constructor (readonly contentType: string, readonly body: string, readonly headers: Record<string, string> = {}) {}
+  constructor (readonly contentType: string, readonly body: string, readonly headers: Record<string, string> = {}, readonly status = 200) {}
 }
 
 function limitOf (query: URLSearchParams): number {
@@ -82,7 +82,12 @@ function parseChanges (body: unknown): LocalChange[] {
 
 export function buildRouter (): Router<RequestContext> {
   const router = new Router<RequestContext>()
-  router.add('GET', '/v1/health', async ({ backend }): Promise<HealthResponse> => ({ ok: true, node: backend.store.nodeId }))
+  router.add('GET', '/v1/health', async ({ backend }) => {
+    // Never healthy while the store cannot write: a probe takes the node out of rotation.
+    const store = storeHealth(backend.store)
+    const body: HealthResponse = { ok: store.state === 'ok', node: backend.store.nodeId, store }
+    return new RawReply('application/json', JSON.stringify(body), {}, body.ok ? 200 : 503)
+  })
 
   router.add('POST', '/v1/changes', async ({ backend, body }): Promise<ChangesResponse> => {
     const changes = parseChanges(await body())

@@ -143,7 +143,7 @@ export class ApiServer {
       const result = await match.handler(ctx, match.params)
       if (result instanceof RawReply) {
         for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value)
-        this.#send(res, 200, result.body, result.contentType)
+        this.#send(res, result.status, result.body, result.contentType)
       }
       else this.#send(res, 200, JSON.stringify(result), 'application/json')
     } catch (err) {

@@ -5,7 +5,7 @@
 import { physicalMs } from '../hlc.js'
 import type { OriginView } from '../daemon/origin-view.js'
 import type { Throughput } from '../daemon/throughput.js'
-import type { PeerStatus } from '../contracts.js'
+import type { PeerStatus, StoreHealth } from '../contracts.js'
 import type { StatusStore } from '../store/api.js'
 
 /** What only the daemon knows: the configured mesh, counters' rates, origins seen. */
@@ -75,12 +75,19 @@ function meshView (self: string, peers: PeerStatus[], overview: StatusOverview):
   return { nodes, links }
 }
 
+/** What status and health say about the store: `ok`, or `failing` with the fault. */
+export function storeHealth (store: StatusStore): StoreHealth {
+  const fault = store.fault
+  return fault === null ? { state: 'ok' } : { state: 'failing', ...fault }
+}
+
 export async function nodeStatus (input: { store: StatusStore, cluster: string, retentionMs: number, peers: PeerStatus[], overview?: StatusOverview }): Promise<object> {
   const { store, overview } = input
   const hlc = store.clock.last
   const wallTime = store.clock.wallTime()
   return {
     node: store.nodeId,
+    incarnation: store.incarnation,
     cluster: input.cluster,
     seq: store.lastSeq,
     oldestSeq: store.oldestSeq,
@@ -90,6 +97,7 @@ export async function nodeStatus (input: { store: StatusStore, cluster: string, 
     clockCorrectionMs: store.clock.correctionMs,
     durability: store.durability,
     retentionMs: input.retentionMs,
+    store: storeHealth(store),
     throughput: { windowMs: overview?.throughput.windowMs ?? 0, entriesPerSec: overview?.throughput.perSecond('entries') ?? 0 },
     peers: await peerViews(store, input.peers, wallTime, overview),
     mesh: overview === undefined ? null : meshView(store.nodeId, input.peers, overview)

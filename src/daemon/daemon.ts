@@ -16,6 +16,7 @@ import { Metrics } from '../metrics.js'
 import type { PeerStatus, PurgeResult } from '../contracts.js'
 import type { ReplicatorApi, ReplicatorOptions } from '../replication/api.js'
 import { Store } from '../store/index.js'
+import type { StoreFault } from '../store/fault.js'
 import { Purger } from './purger.js'
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 import { countersOf, type StatusOverview } from '../api/status.js'
@@ -112,11 +113,16 @@ export class Daemon {
     const store = new Store(options)
     await openStore(store, node.dataDir)
     this.#store = store
-    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs })
+    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs, storeFailing: () => store.fault !== null })
     this.#on(store, 'entered', entries => {
       this.#metrics?.entered(entries)
       this.#origins.entered(entries)
     })
+    this.#on(store, 'store-fault', (fault: StoreFault) => {
+      this.#metrics?.storeFault(fault.code)
+      this.#log.error({ event: 'store-fault', ...fault }, 'the store cannot write: writes are refused until it recovers')
+    })
+    this.#on(store, 'store-recovered', e => this.#log.warn({ event: 'store-recovered', ...e }, 'the store was reopened and writes again'))
     // The replicator re-emits the store's clock jumps; listen here only when there is none.
     if (this.#options.createReplicator === undefined) {
       this.#on(store, 'clock-jump', jump => {

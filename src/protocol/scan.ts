@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { MarksyncError, type ErrorCode } from '../errors.js'
 import { MAX_BATCH_ENTRIES, MAX_FRAME_DEPTH } from '../limits.js'
 
@@ -7,7 +8,9 @@ import { MAX_BATCH_ENTRIES, MAX_FRAME_DEPTH } from '../limits.js'
  * extension types (msgpackr would otherwise turn them into Dates, Sets, Errors...),
  * non-string map keys, nesting deeper than MAX_FRAME_DEPTH, arrays longer than
  * MAX_BATCH_ENTRIES (checked on the header, before an array is allocated), lengths
- * that run past the end, and trailing bytes after the value.
+ * that run past the end, trailing bytes after the value, and strings that are not
+ * well-formed UTF-8 (a decoder would turn them into U+FFFD, so two different invalid
+ * ids would become one, as the API path refuses them too).
  */
 
 /** Most keys a map in any frame may have (frames have at most a dozen fields). */
@@ -33,6 +36,11 @@ export function scanFrame (buf: Uint8Array): void {
     need(n)
     pos += n
   }
+  function text (n: number): void {
+    need(n)
+    if (!isUtf8(buf.subarray(pos, pos + n))) fail('INVALID_FRAME', 'a string is not well-formed UTF-8')
+    pos += n
+  }
   function array (count: number, depth: number): void {
     if (count > MAX_BATCH_ENTRIES) fail('BATCH_TOO_LARGE', `array of ${count} items exceeds ${MAX_BATCH_ENTRIES}`)
     for (let i = 0; i < count; i++) value(depth + 1, false)
@@ -53,12 +61,15 @@ export function scanFrame (buf: Uint8Array): void {
     if (b <= 0x7f || b >= 0xe0) return // positive and negative fixint
     if (b >= 0x80 && b <= 0x8f) return map(b & 0x0f, depth)
     if (b >= 0x90 && b <= 0x9f) return array(b & 0x0f, depth)
-    if (b >= 0xa0 && b <= 0xbf) return skip(b & 0x1f)
+    if (b >= 0xa0 && b <= 0xbf) return text(b & 0x1f)
     switch (b) {
       case 0xc0: case 0xc2: case 0xc3: return // nil, false, true
-      case 0xc4: case 0xd9: return skip(uint(1)) // bin8, str8
-      case 0xc5: case 0xda: return skip(uint(2)) // bin16, str16
-      case 0xc6: case 0xdb: return skip(uint(4)) // bin32, str32
+      case 0xc4: return skip(uint(1)) // bin8
+      case 0xc5: return skip(uint(2))
+      case 0xc6: return skip(uint(4))
+      case 0xd9: return text(uint(1)) // str8
+      case 0xda: return text(uint(2))
+      case 0xdb: return text(uint(4))
       case 0xca: return skip(4) // float32
       case 0xcb: return skip(8) // float64
       case 0xcc: case 0xd0: return skip(1) // uint8, int8

@@ -1,6 +1,8 @@
 import type { EventEmitter } from 'node:events'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { ClockStep, HybridClock, WallClock } from '../hlc.js'
+import type { StoreFault } from './fault.js'
+import type { PeerRecord } from './peer-record.js'
 
 import type { Durability, PurgeResult } from '../contracts.js'
 
@@ -44,12 +46,16 @@ export interface WinnersOptions {
 export interface StoreEvents {
   entered: [entries: LogEntry[]]
   'clock-jump': [step: ClockStep]
+  'store-fault': [fault: StoreFault]
+  'store-recovered': [recovered: { code: string, since: number, attempts: number }]
 }
 
 /**
  * The node's durable state. Events:
  * - `'entered' (entries: LogEntry[])` after every committed write that entered entries
  *   (local marks and remote changes), in seq order. The replicator listens to push soon.
+ * - `'store-fault' (StoreFault)` when a write failed because of the disk: writes are refused
+ *   (DISK_FULL, STORE_UNAVAILABLE) until `'store-recovered' ({ code, since, attempts })`.
  * - `'clock-jump' ({ fromMs, toMs, correctionMs })` when the wall clock stepped by more than
  *   CLOCK_JUMP_MS against the monotonic clock, either way (see HybridClock: a step forward is
  *   compensated in the stamping correction until the peers confirm it).
@@ -61,6 +67,13 @@ export interface StatusStore extends EventEmitter<StoreEvents> {
   readonly lastSeq: number
   /** Lowest seq still in the feed (lastSeq + 1 when the feed is empty). */
   readonly oldestSeq: number
+  /**
+   * This incarnation of the node: a random id (32 hex digits) made when the store was
+   * created; a wiped data directory is a new incarnation. Empty before `open()`.
+   */
+  readonly incarnation: string
+  /** Why writes are refused right now (disk full, I/O errors), or null (docs/storage.md "Store faults"). */
+  readonly fault: StoreFault | null
 
   open (): Promise<void>
   close (): Promise<void>
@@ -92,6 +105,12 @@ export interface StatusStore extends EventEmitter<StoreEvents> {
   /** The per-peer replication cursor: the last local seq the peer acknowledged (0 if none). */
   getCursor (peer: string): Promise<number>
   setCursor (peer: string, seq: number): Promise<void>
+
+  /** What this node knows of a peer's incarnation; a blank record if nothing yet. */
+  getPeerRecord (peer: string): Promise<PeerRecord>
+  setPeerRecord (peer: string, record: PeerRecord): Promise<void>
+  /** Takes a new incarnation id (this store is an older copy of the node); resolves with it. */
+  reincarnate (): Promise<string>
 
   /** The node's hybrid logical clock (src/hlc.ts); persisted by the store with every write. */
   readonly clock: HybridClock

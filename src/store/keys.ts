@@ -21,7 +21,8 @@ export const FAMILY = {
   winner: 0x04,
   unread: 0x05,
   count: 0x06,
-  cursor: 0x07
+  cursor: 0x07,
+  peer: 0x08
 } as const
 
 const TWO_32 = 2 ** 32
@@ -113,6 +114,7 @@ export const winnerKey = (user: string, message: string): Buffer => keyOf(FAMILY
 export const unreadKey = (user: string, message: string): Buffer => keyOf(FAMILY.unread, [user, message])
 export const countKey = (user: string): Buffer => keyOf(FAMILY.count, [user])
 export const cursorKey = (peer: string): Buffer => keyOf(FAMILY.cursor, [peer])
+export const peerRecordKey = (peer: string): Buffer => keyOf(FAMILY.peer, [peer])
 
 /** `prefix` followed by a seq (a per-user log key from its user prefix). */
 export function withSeq (prefix: Buffer, seq: number): Buffer {

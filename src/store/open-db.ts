@@ -2,6 +2,7 @@
  * Opens the node's LevelDB and checks that it belongs to this node and to a
  * store format this code can read.
  */
+import { randomBytes } from 'node:crypto'
 import { Level } from 'level'
 import { MarksyncError } from '../errors.js'
 import { decodeNumbers } from './codec.js'
@@ -13,6 +14,11 @@ export const STORE_FORMAT_VERSION = 1
 export const META = {
   format: metaKey('format'),
   node: metaKey('node'),
+  /**
+   * This incarnation of the node: random, made when the store is created (a wiped data
+   * directory is a new incarnation). Peers never trust cursors made with another one.
+   */
+  incarnation: metaKey('incarnation'),
   /** Last seq and last HLC timestamp, rewritten by every batch. */
   state: metaKey('state')
 } as const
@@ -21,6 +27,14 @@ export interface OpenedDb {
   db: Level<Buffer, Buffer>
   lastSeq: number
   lastHlc: number
+  incarnation: string
+}
+
+/** Bytes of randomness in an incarnation id (shown as hex). */
+const INCARNATION_BYTES = 16
+
+export function newIncarnation (): string {
+  return randomBytes(INCARNATION_BYTES).toString('hex')
 }
 
 function isLockError (err: unknown): boolean {
@@ -48,15 +62,19 @@ export async function openDb (location: string, nodeId: string): Promise<OpenedD
   }
 }
 
-async function checkMeta (db: Level<Buffer, Buffer>, location: string, nodeId: string): Promise<{ lastSeq: number, lastHlc: number }> {
-  const [format, node, state] = await db.getMany([META.format, META.node, META.state])
+type MetaState = Omit<OpenedDb, 'db'>
+
+async function checkMeta (db: Level<Buffer, Buffer>, location: string, nodeId: string): Promise<MetaState> {
+  const [format, node, state, incarnation] = await db.getMany([META.format, META.node, META.state, META.incarnation])
   if (format === undefined) {
-    // A fresh store: claim it for this node.
+    // A fresh store: claim it for this node, as a new incarnation of it.
+    const fresh = newIncarnation()
     await db.batch([
       { type: 'put', key: META.format, value: Buffer.of(STORE_FORMAT_VERSION) },
-      { type: 'put', key: META.node, value: Buffer.from(nodeId, 'utf8') }
+      { type: 'put', key: META.node, value: Buffer.from(nodeId, 'utf8') },
+      { type: 'put', key: META.incarnation, value: Buffer.from(fresh, 'latin1') }
     ], { sync: true })
-    return { lastSeq: 0, lastHlc: 0 }
+    return { lastSeq: 0, lastHlc: 0, incarnation: fresh }
   }
   if (format[0] > STORE_FORMAT_VERSION) {
     throw new MarksyncError('STORE_VERSION', `store at ${location} has format ${format[0]}; this marksync reads up to ${STORE_FORMAT_VERSION}`)
@@ -65,7 +83,13 @@ async function checkMeta (db: Level<Buffer, Buffer>, location: string, nodeId: s
   if (stored !== nodeId) {
     throw new MarksyncError('NODE_ID_MISMATCH', `store at ${location} belongs to node ${String(stored)}, not ${nodeId}`)
   }
-  if (state === undefined) return { lastSeq: 0, lastHlc: 0 }
-  const [lastSeq, lastHlc] = decodeNumbers(state, 2, 'state')
-  return { lastSeq, lastHlc }
+  const [lastSeq, lastHlc] = state === undefined ? [0, 0] : decodeNumbers(state, 2, 'state')
+  return { lastSeq, lastHlc, incarnation: incarnation?.toString('latin1') ?? await claimIncarnation(db) }
+}
+
+/** A store made before incarnations existed gets one at its first open by this version. */
+async function claimIncarnation (db: Level<Buffer, Buffer>): Promise<string> {
+  const fresh = newIncarnation()
+  await db.put(META.incarnation, Buffer.from(fresh, 'latin1'), { sync: true })
+  return fresh
 }

@@ -16,7 +16,7 @@ import type { Level } from 'level'
 import {
   DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
   COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, PURGE_CHUNK_ENTRIES,
-  SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
+  STORE_RECOVERY_INTERVAL_MS, STORE_RECOVERY_MIN_FREE_BYTES, SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
@@ -27,8 +27,10 @@ import { BoundedCache } from './bounded-cache.js'
 import { ChangeBatch, type StoreCaches } from './change-batch.js'
 import { applyJob, markJob, type ChangeJob, type Job } from './jobs.js'
 import { decodeNumbers, encodeNumbers } from './codec.js'
-import { FAMILY, cursorKey, seqOfKey, userPrefix } from './keys.js'
-import { META, openDb } from './open-db.js'
+import { FaultWatch, faultError, type StoreFault } from './fault.js'
+import { FAMILY, cursorKey, peerRecordKey, seqOfKey, userPrefix } from './keys.js'
+import { NO_PEER_RECORD, decodePeerRecord, encodePeerRecord, type PeerRecord } from './peer-record.js'
+import { META, newIncarnation, openDb, type OpenedDb } from './open-db.js'
 import { purgeChunk } from './purge.js'
 import { checkSeq, readFeed, readLog, readUnread, readWinner, readWinners } from './reads.js'
 import { compareChanges } from './precedence.js'
@@ -60,6 +62,8 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   #lastSeq = 0
   #oldestSeq = 1
   #persistedHlc = 0
+  #incarnation = ''
+  readonly #faults: FaultWatch
 
   constructor (options: StoreOptions) {
     super()
@@ -73,26 +77,36 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     this.#wallClock = options.wallClock ?? Date.now
     this.#monotonicClock = options.monotonicClock
     this.#clock = this.#newClock(0)
+    this.#faults = new FaultWatch({
+      location: this.#location,
+      now: () => this.#wallClock(),
+      reopen: async () => await this.#reopen(),
+      onFault: fault => { this.#emitSafely('store-fault', fault) },
+      onRecovered: recovered => { this.#emitSafely('store-recovered', recovered) },
+      intervalMs: STORE_RECOVERY_INTERVAL_MS,
+      minFreeBytes: STORE_RECOVERY_MIN_FREE_BYTES
+    })
   }
 
   get lastSeq (): number { return this.#lastSeq }
   get oldestSeq (): number { return this.#oldestSeq }
   get clock (): HybridClock { return this.#clock }
+  /** This incarnation of the node (docs/storage.md "Incarnation"); '' before open(). */
+  get incarnation (): string { return this.#incarnation }
+  /** Why the store cannot write right now, or null when it can (docs/storage.md "Store faults"). */
+  get fault (): StoreFault | null { return this.#faults.fault }
 
   async open (): Promise<void> {
     if (this.#state !== 'new') throw new MarksyncError('STORE_NOT_OPEN', `a store opens once (it is ${this.#state})`)
     this.#state = 'opening'
     try {
-      const { db, lastSeq, lastHlc } = await openDb(this.#location, this.nodeId)
-      this.#db = db
-      this.#lastSeq = lastSeq
-      this.#persistedHlc = lastHlc
+      const opened = await openDb(this.#location, this.nodeId)
+      this.#incarnation = opened.incarnation
       // Resume after the last persisted timestamp, so the clock never runs backwards across a restart.
-      const clock = this.#newClock(lastHlc)
+      const clock = this.#newClock(opened.lastHlc)
       clock.setCorrection(this.#clock.correctionMs)
       this.#clock = clock
-      const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
-      this.#oldestSeq = first.length === 0 ? lastSeq + 1 : seqOfKey(first[0])
+      await this.#adopt(opened)
       this.#state = 'open'
     } catch (err) {
       this.#state = 'closed'
@@ -100,25 +114,45 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     }
   }
 
+  /** Reads what a (re)opened database holds: seqs, clock; forgets every cached value. */
+  async #adopt (opened: OpenedDb): Promise<void> {
+    const { db, lastSeq, lastHlc } = opened
+    this.#db = db
+    this.#lastSeq = lastSeq
+    this.#persistedHlc = lastHlc
+    if (lastHlc > this.#clock.last) this.#clock.receive(lastHlc)
+    this.#caches.winners.clear()
+    this.#caches.counts.clear()
+    const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
+    this.#oldestSeq = first.length === 0 ? lastSeq + 1 : seqOfKey(first[0])
+  }
+
   /** Waits for queued writes, persists the clock, closes the database. Idempotent. */
   async close (): Promise<void> {
     if (this.#state !== 'open') return
     this.#state = 'closing'
+    this.#faults.stop()
     await this.#queue.idle()
-    const db = this.#db as Level<Buffer, Buffer>
+    const db = this.#db
+    if (db === null) {
+      this.#state = 'closed' // a failed reopen left nothing open
+      return
+    }
     try {
       // Timestamps issued outside a write (e.g. `clock.now()` by a caller) must not be reissued after a restart.
-      if (this.#clock.last > this.#persistedHlc) {
+      // A failing store cannot write it; its clock was persisted with its last batch.
+      if (this.#faults.fault === null && this.#clock.last > this.#persistedHlc) {
         await db.put(META.state, encodeNumbers([this.#lastSeq, this.#clock.last]), { sync: true })
       }
     } finally {
       this.#state = 'closed'
-      await db.close()
+      // After a fault LevelDB may refuse a clean close; its files are closed anyway.
+      await db.close().catch(err => { if (this.#faults.fault === null) throw err })
     }
   }
 
   async mark (changes: LocalChange[]): Promise<LogEntry[]> {
-    this.#db$()
+    this.#writable$()
     const clean = this.#checkBatch(changes).map(checkLocalChange)
     if (clean.length === 0) return []
     return await new Promise<LogEntry[]>((resolve, reject) => {
@@ -127,7 +161,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   }
 
   async applyRemote (changes: Change[], options: { from?: string } = {}): Promise<ApplyResult> {
-    this.#db$()
+    this.#writable$()
     const clean = this.#checkBatch(changes).map(checkChange)
     const from = options.from === undefined ? undefined : checkNodeId(options.from, 'INVALID_ORIGIN')
     if (clean.length === 0) return { entered: [], stale: 0, duplicate: 0 }
@@ -170,14 +204,14 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   }
 
   async purge (olderThan: number): Promise<PurgeResult> {
-    const db = this.#db$()
+    this.#writable$()
     if (!Number.isFinite(olderThan)) throw new TypeError('olderThan must be a time in ms')
     let removed = 0
     // Chunk by chunk through the queue: bounded memory, and writes are not held up for long.
     for (;;) {
-      this.#db$() // a close() between chunks ends the purge
+      this.#writable$() // a close() or a fault between chunks ends the purge
       const chunk = await this.#solo(async () => {
-        const result = await purgeChunk(db, this.#oldestSeq, this.#lastSeq, olderThan, PURGE_CHUNK_ENTRIES, this.#syncOption())
+        const result = await purgeChunk(this.#jobDb(), this.#oldestSeq, this.#lastSeq, olderThan, PURGE_CHUNK_ENTRIES, this.#syncOption())
         this.#oldestSeq = result.oldestSeq
         return result
       })
@@ -196,17 +230,81 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   }
 
   async setCursor (peer: string, seq: number): Promise<void> {
-    const db = this.#db$()
+    this.#writable$()
     const key = cursorKey(checkNodeId(peer, 'INVALID_PEER'))
     const value = encodeNumbers([checkSeq(seq, 'seq')])
-    await this.#solo(async () => await db.put(key, value, this.#syncOption()))
+    await this.#solo(async () => { await this.#jobDb().put(key, value, this.#syncOption()) })
+  }
+
+  /** What this node knows of a peer's incarnation (docs/protocol.md "Incarnations"). */
+  async getPeerRecord (peer: string): Promise<PeerRecord> {
+    const value = await this.#db$().get(peerRecordKey(checkNodeId(peer, 'INVALID_PEER')))
+    return value === undefined ? { ...NO_PEER_RECORD } : decodePeerRecord(value)
+  }
+
+  async setPeerRecord (peer: string, record: PeerRecord): Promise<void> {
+    this.#writable$()
+    const key = peerRecordKey(checkNodeId(peer, 'INVALID_PEER'))
+    const value = encodePeerRecord({ ...record, acked: checkSeq(record.acked, 'acked') })
+    await this.#solo(async () => { await this.#jobDb().put(key, value, this.#syncOption()) })
+  }
+
+  /**
+   * This store is an older copy of the node (a peer acknowledged more of its feed than it
+   * holds): it becomes a new incarnation, so that every peer stops trusting its cursors.
+   */
+  async reincarnate (): Promise<string> {
+    this.#writable$()
+    const fresh = newIncarnation()
+    await this.#solo(async () => { await this.#jobDb().put(META.incarnation, Buffer.from(fresh, 'latin1'), { sync: true }) })
+    this.#incarnation = fresh
+    return fresh
   }
 
   // ---- internals ----
 
   #db$ (): Level<Buffer, Buffer> {
-    if (this.#state !== 'open' || this.#db === null) throw new MarksyncError('STORE_NOT_OPEN', `store is ${this.#state === 'opening' ? 'still opening' : this.#state}`)
+    if (this.#state !== 'open') throw new MarksyncError('STORE_NOT_OPEN', `store is ${this.#state === 'opening' ? 'still opening' : this.#state}`)
+    // Only while a failing store reopens (or failed to): reads wait for the reopen.
+    if (this.#db === null) throw faultError(this.#faults.fault as StoreFault)
     return this.#db
+  }
+
+  /** The database for a job the queue runs (also while closing: close() waits for them). */
+  #jobDb (): Level<Buffer, Buffer> {
+    const fault = this.#faults.fault
+    if (fault !== null) throw faultError(fault)
+    return this.#db as Level<Buffer, Buffer>
+  }
+
+  /** The database, if it can take writes now; else the fault's error. */
+  #writable$ (): Level<Buffer, Buffer> {
+    const db = this.#db$()
+    if (this.#faults.fault !== null) throw faultError(this.#faults.fault)
+    return db
+  }
+
+  /** Closes the failed database and opens it again (a solo job: no write runs meanwhile). */
+  async #reopen (): Promise<boolean> {
+    return await new Promise<boolean>((resolve, reject) => {
+      this.#queue.push({
+        alone: true,
+        size: 1,
+        run: async () => {
+          if (this.#state !== 'open') return resolve(false)
+          const old = this.#db
+          this.#db = null
+          // LevelDB may refuse a clean close after the fault; its files are closed anyway.
+          await old?.close().catch(() => {})
+          try {
+            await this.#adopt(await openDb(this.#location, this.nodeId))
+            resolve(true)
+          } catch (err) {
+            reject(err)
+          }
+        }
+      })
+    })
   }
 
   #checkBatch (changes: unknown[]): unknown[] {
@@ -221,7 +319,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
 
   async #solo<T> (run: () => Promise<T>): Promise<T> {
     return await new Promise<T>((resolve, reject) => {
-      this.#queue.push({ alone: true, size: 1, run: async () => { await run().then(resolve, reject) } })
+      this.#queue.push({ alone: true, size: 1, run: async () => { await run().then(resolve, err => reject(this.#faults.failed(err))) } })
     })
   }
 
@@ -247,14 +345,15 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
       return
     }
     const changeJobs = jobs as ChangeJob[]
-    const db = this.#db as Level<Buffer, Buffer>
-    const batch = new ChangeBatch(db, this.#lastSeq, this.#caches)
+    let batch: ChangeBatch
     const localTime = this.#readWall()
     try {
+      batch = new ChangeBatch(this.#jobDb(), this.#lastSeq, this.#caches)
       // One read for the whole group: 64 single-change calls would otherwise wait for 64 reads in turn.
       await batch.load(changeJobs.length === 1 ? changeJobs[0].pairs : changeJobs.flatMap(job => job.pairs))
     } catch (err) {
-      for (const job of changeJobs) job.reject(err)
+      const failure = this.#faults.failed(err)
+      for (const job of changeJobs) job.reject(failure)
       return
     }
     const accepted: Array<{ job: ChangeJob, done: () => void }> = []
@@ -275,7 +374,8 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
         batch.committed()
         this.#superseded.committed(batch.entries.map(e => e.seq), batch.beaten)
       } catch (err) {
-        for (const { job } of accepted) job.reject(err)
+        const failure = this.#faults.failed(err)
+        for (const { job } of accepted) job.reject(failure)
         return
       }
       this.#emitSafely('entered', batch.entries)

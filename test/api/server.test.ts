@@ -39,7 +39,7 @@ async function setup (tt: Teardown, options: { token?: string } = {}): Promise<{
 t.test('routes answer per the contract', async tt => {
   const { url } = await setup(tt)
   const health = await apiCall(url, 'GET', '/v1/health')
-  tt.same(health.body, { ok: true, node: 'n1' })
+  tt.same(health.body, { ok: true, node: 'n1', store: { state: 'ok' } })
 
   const single = await apiCall(url, 'POST', '/v1/changes', { body: { user: 'al/ice', message: 'm 1', status: 'unread' } })
   tt.equal(single.status, 200)

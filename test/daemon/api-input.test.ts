@@ -31,7 +31,7 @@ t.test('a daemon refuses bad API input with the documented 4xx and changes nothi
   const st = await apiCall(api, 'GET', '/v1/status', { token })
   tt.equal(st.body.seq, 1, 'nothing else was written')
   const health = await apiCall(api, 'GET', '/v1/health')
-  tt.same(health.body, { ok: true, node: 'solo' })
+  tt.same(health.body, { ok: true, node: 'solo', store: { state: 'ok' } })
   // The CLI takes the token from the mesh file.
   const cli = await runCli(['unread', 'u', '--config', mesh.file, '--node', 'solo', '--json'])
   tt.equal(cli.code, 0, cli.stderr)
