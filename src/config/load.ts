@@ -57,10 +57,21 @@ export function loadMeshFile (file: string): { mesh: Mesh, problems: Problems } 
     raw = JSON.parse(text)
   } catch (err) {
     const problems = new Problems()
-    problems.add([], `invalid JSON: ${(err as Error).message}`)
+    problems.add([], jsonSyntaxProblem(text, err as Error))
     return { mesh: { file: absolute, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }, problems }
   }
   return parseMesh(raw, dir, absolute)
+}
+
+/** A JSON syntax error located by line and column (1-based), as an editor shows them, not by character offset. */
+export function jsonSyntaxProblem (text: string, err: Error): string {
+  const match = / in JSON at position (\d+)/.exec(err.message)
+  const position = match === null ? text.length : Number(match[1])
+  const before = text.slice(0, position)
+  const line = before.split('\n').length
+  const column = position - before.lastIndexOf('\n')
+  const what = match === null ? err.message : err.message.slice(0, match.index)
+  return `invalid JSON at line ${line}, column ${column}: ${what}`
 }
 
 /**
