@@ -64,7 +64,7 @@ export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], 
   const hosts: Record<string, Host> = {}
   const launch = async (id: string): Promise<Host> => {
     const own = dovecots[id] as { dovecot: DovecotInstance, spool: string }
-    const daemon = await startDaemon(t, mesh, id)
+    const daemon = await startDaemon(t, mesh, id, { readyTimeoutMs: 60_000 })
     const host = { id, ...own, daemon, api: mesh.nodes[id]?.api as string }
     hosts[id] = host
     return host
@@ -136,7 +136,7 @@ export async function waitForStatus (client: ImapFlow, messageId: string, status
   await waitFor(async () => {
     const statuses = await statusesOf(client, messageId, mailbox)
     return statuses.length > 0 && statuses.every(s => s === status)
-  }, { timeoutMs: 20_000, intervalMs: 20, what })
+  }, { timeoutMs: 60_000, intervalMs: 20, what })
 }
 
 export async function winnerOn (api: string, user: string, messageId: string): Promise<string | undefined> {
@@ -178,7 +178,7 @@ export async function waitConverged (hosts: Host[], clients: Record<string, Imap
         }
       }
       return first
-    }, { timeoutMs: 30_000, intervalMs: 50, what: 'every copy to show the winner on every host' })
+    }, { timeoutMs: 60_000, intervalMs: 50, what: 'every copy to show the winner on every host' })
   } catch (err) {
     throw new Error(`${(err as Error).message}; last difference: ${last}`)
   }
