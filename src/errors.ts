@@ -64,7 +64,11 @@ export const ERROR_CODES = [
   'BAD_RESPONSE',
   'NOT_THE_API',
   'TOKEN_MISSING',
-  'TOKEN_REJECTED'
+  'TOKEN_REJECTED',
+  // admin commands: mark-all, export, import (docs/operations.md "Error codes")
+  'INVALID_TIME',
+  'INVALID_IMPORT',
+  'FILE_ERROR'
 ] as const
 
 /** An HTTP error status without a marksync code in the body, as the CLI reports it. */

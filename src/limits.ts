@@ -172,6 +172,12 @@ export const RATE_WINDOW_MS = 60_000
 export const MAX_TRACKED_ORIGINS = 1_024
 /** How often the status page fetches /v1/status, in ms. */
 export const STATUS_PAGE_REFRESH_MS = 2_000
+/** Unread messages `mark-all` reads and marks per durable store call (one call per chunk). */
+export const MARK_ALL_CHUNK = 1_000
+/** Longest line `marksync import` accepts, in bytes (a valid change is well under 2 KiB). */
+export const MAX_IMPORT_LINE_BYTES = 8_192
+/** Bytes of changes `marksync import` sends per request, kept under MAX_API_BODY_BYTES. */
+export const IMPORT_REQUEST_BYTES = 512 * 1024
 
 // --- Anti-entropy (docs/protocol.md §7a and docs/operations.md "Anti-entropy" cite these names) ---
 

@@ -15,7 +15,7 @@ export class HttpError extends MarksyncError {
 }
 
 /** Validation codes of the store and validators: the caller's input was wrong. */
-const BAD_INPUT = new Set<ErrorCode>(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE'])
+const BAD_INPUT = new Set<ErrorCode>(['INVALID_USER', 'INVALID_MESSAGE', 'INVALID_STATUS', 'INVALID_ENTRY', 'INVALID_ORIGIN', 'INVALID_TIMESTAMP', 'BATCH_TOO_LARGE', 'INVALID_TIME', 'CLOCK_SKEW'])
 /** The node cannot serve right now; retry later or elsewhere. */
 const UNAVAILABLE = new Set<ErrorCode>(['STORE_NOT_OPEN', 'SHUTTING_DOWN', 'STORE_UNAVAILABLE'])
 
@@ -29,4 +29,16 @@ export function toHttpError (err: unknown): HttpError {
     if (err.code === 'DISK_FULL') return new HttpError(507, err.code, err.message)
   }
   return new HttpError(500, 'INTERNAL', 'internal error (see the node\'s log)')
+}
+
+/** Validates every item of a request's list; an error keeps its code and names the item (`changes[i]: ...`). */
+export function checkEach<T> (list: unknown[], check: (item: unknown) => T, name = 'changes'): T[] {
+  return list.map((item, i) => {
+    try {
+      return check(item)
+    } catch (err) {
+      if (isMarksyncError(err)) throw new HttpError(400, err.code, `${name}[${i}]: ${err.message}`)
+      throw err
+    }
+  })
 }

@@ -6,11 +6,11 @@ import type {
 import type { StatusStore } from '../store/api.js'
 import type { LocalChange, MessageState } from '../types.js'
 import { checkLocalChange, checkMessage, checkUser } from '../validate.js'
-import { isMarksyncError } from '../errors.js'
 import { parseChangesQuery, readChanges } from './change-feed.js'
-import { HttpError } from './http-error.js'
+import { checkEach, HttpError } from './http-error.js'
 import { Router } from './router.js'
 import { nodeStatus, storeHealth, type StatusOverview } from './status.js'
+import { addAdminRoutes } from './admin-routes.js'
 import { STATUS_PAGE } from './status-page.js'
 
 /** What the API serves from: the node's store plus what only the daemon knows. */
@@ -70,14 +70,7 @@ function parseChanges (body: unknown): LocalChange[] {
   const list = record.changes
   if (!Array.isArray(list) || list.length === 0) throw new HttpError(400, 'INVALID_ENTRY', 'changes must be a non-empty array')
   if (list.length > MAX_API_CHANGES) throw new HttpError(400, 'TOO_MANY_CHANGES', `${list.length} changes; at most ${MAX_API_CHANGES} per request`)
-  return list.map((item: unknown, i: number) => {
-    try {
-      return checkLocalChange(item)
-    } catch (err) {
-      if (isMarksyncError(err)) throw new HttpError(400, err.code, `changes[${i}]: ${err.message}`)
-      throw err
-    }
-  })
+  return checkEach(list, checkLocalChange)
 }
 
 export function buildRouter (): Router<RequestContext> {
@@ -156,6 +149,8 @@ export function buildRouter (): Router<RequestContext> {
     const status = await nodeStatus({ store, cluster, retentionMs, peers: backend.peers(), ...(overview === undefined ? {} : { overview: overview() }) })
     return { ...status, ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {}) }
   })
+
+  addAdminRoutes(router)
 
   router.add('GET', '/', async () => new RawReply('text/html', STATUS_PAGE.html, STATUS_PAGE.headers))
 

@@ -16,7 +16,7 @@ const START_EPILOGUE = 'Exit codes: 0 clean stop (SIGTERM/SIGINT/SIGHUP), 1 runt
   '5 data directory cannot be opened (permissions, a file). Environment: MARKSYNC_LOG_LEVEL (default info); ' +
   'MARKSYNC_TEST_CLOCK_OFFSET_FILE is for tests only. See docs/operations.md.'
 
-function targetOptions (y: Argv): Argv {
+export function targetOptions (y: Argv): Argv {
   return y
     .option('api', { type: 'string', describe: 'the node\'s API: a URL (http://127.0.0.1:7801) or host:port as in the mesh file', group: 'Node:' })
     .option('config', { alias: 'c', type: 'string', describe: 'mesh file: take the API address (and token) of --node from it', group: 'Node:' })

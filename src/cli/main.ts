@@ -4,6 +4,7 @@ import { EXIT } from '../daemon/exit-codes.js'
 import { processIo, type Io } from './io.js'
 import { UsageError } from './target.js'
 import { takeLiteralIds, usageFailure, YARGS_STRINGS } from './arguments.js'
+import { adminCommands } from './commands/admin-cli.js'
 import { meshCommands, messageCommands, nodeCommands, startCommand, type Run } from './command-table.js'
 import { packageVersion } from './version.js'
 
@@ -24,7 +25,7 @@ export async function main (argv: string[], io: Io = processIo): Promise<number>
     .parserConfiguration({ 'parse-positional-numbers': false, 'populate--': true })
     .updateStrings(YARGS_STRINGS)
     .usage('$0 <command> [options]\n\nReplicates the status of mail messages (read, unread, deleted) between mail hosts.')
-  parser = meshCommands(nodeCommands(messageCommands(startCommand(parser, run), run, io), run, io), run, io)
+  parser = meshCommands(adminCommands(nodeCommands(messageCommands(startCommand(parser, run), run, io), run, io), run, io), run, io)
   parser = parser
     .demandCommand(1, 'give a command (see --help)')
     .strict()

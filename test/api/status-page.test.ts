@@ -54,9 +54,9 @@ async function pageMatchesApi (page: Page, mesh: TestMesh): Promise<boolean> {
 t.test('status page in Chromium on a three-node mesh', { skip: executablePath === undefined ? 'no Chromium at /usr/bin/chromium (or $MARKSYNC_CHROMIUM): install Debian\'s chromium to run this test' : false }, async t => {
   const dir = await tempDir(t)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'], apiToken: TOKEN, settings: { heartbeat: '250ms' } })
-  const nodes = await Promise.all(mesh.ids.map(async id => await startDaemon(t, mesh, id)))
+  const nodes = await Promise.all(mesh.ids.map(async id => await startDaemon(t, mesh, id, { readyTimeoutMs: 60_000 })))
   const c = nodes[2]
-  await waitFor(async () => (await apiStatus(mesh, 'a')).peers.every((p: any) => p.connected), { what: 'a connected to b and c', timeoutMs: 30_000 })
+  await waitFor(async () => (await apiStatus(mesh, 'a')).peers.every((p: any) => p.connected), { what: 'a connected to b and c', timeoutMs: 60_000 })
   for (const id of ['b', 'c']) {
     const body = { changes: [1, 2, 3].map(i => ({ user: 'alice', message: `${id}-${i}`, status: 'unread' })) }
     t.equal((await apiCall(mesh.nodes[id]?.api as string, 'POST', '/v1/changes', { token: TOKEN, body })).status, 200)
@@ -76,19 +76,19 @@ t.test('status page in Chromium on a three-node mesh', { skip: executablePath ==
   await page.click('#token-form button')
   await page.waitForSelector('#token-form[hidden]', { state: 'attached', timeout: 20_000 })
   t.equal(await page.textContent('#node'), 'a')
-  await waitFor(async () => await pageMatchesApi(page, mesh), { what: 'page figures equal /v1/status', timeoutMs: 30_000, intervalMs: 200 })
+  await waitFor(async () => await pageMatchesApi(page, mesh), { what: 'page figures equal /v1/status', timeoutMs: 60_000, intervalMs: 200 })
   const before = await rows(page)
   t.same(before.map(r => [r.id, r.cls]), [['b', 'ok'], ['c', 'ok']], 'both peers connected, not red')
   t.not(before[1]?.color, RED)
 
   await c?.kill()
-  const down = await waitFor(async () => (await rows(page)).find(r => r.id === 'c' && r.cls === 'down'), { what: 'row of c turns red', timeoutMs: 30_000, intervalMs: 200 })
+  const down = await waitFor(async () => (await rows(page)).find(r => r.id === 'c' && r.cls === 'down'), { what: 'row of c turns red', timeoutMs: 60_000, intervalMs: 200 })
   t.equal(down.state, 'down')
   t.equal(down.color, RED, 'the row is drawn red')
   t.equal(await page.getAttribute('#graph circle[data-node="c"]', 'class'), 'down', 'c is red in the mesh drawing')
   t.match(await page.textContent('#peers tr[data-peer="c"] [data-field="lastError"]') ?? '', /[A-Z_]+: /, 'the last error of the link is shown')
   t.equal((await rows(page)).find(r => r.id === 'b')?.cls, 'ok', 'b stays green')
-  await waitFor(async () => await pageMatchesApi(page, mesh), { what: 'page figures equal /v1/status after the kill', timeoutMs: 30_000, intervalMs: 200 })
+  await waitFor(async () => await pageMatchesApi(page, mesh), { what: 'page figures equal /v1/status after the kill', timeoutMs: 60_000, intervalMs: 200 })
 
   const png = await page.screenshot({ fullPage: true })
   t.ok(png.subarray(1, 4).toString() === 'PNG' && png.length > 10_000, 'a screenshot of the page')
