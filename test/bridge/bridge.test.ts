@@ -15,6 +15,8 @@ t.test('two hosts: read, unread, delete, a conflict and a late delivery reach th
   // Each host gets its own copy, in another order: UIDs differ, Message-IDs match.
   await deliver(a, ['<m1@t>', '<m2@t>', '<m3@t>', '<m4@t>'])
   await deliver(b, ['<m3@t>', '<m1@t>', '<m2@t>'])
+  // No Message-ID: nothing to share it by; the bridge counts it and leaves it alone.
+  await b.append('INBOX', 'Subject: no id\r\n\r\nbody\r\n', ['\\Seen'])
 
   await setStatus(a, '<m1@t>', 'read')
   await waitForStatus(b, '<m1@t>', 'read', 'm1 read on B after a read on A')
@@ -47,7 +49,7 @@ t.test('two hosts: read, unread, delete, a conflict and a late delivery reach th
   for (const host of [hosts.a!, hosts.b!]) tt.same(await originsOf(host.api, 'alice'), { a: 5, b: 2 }, `log of ${host.id}`)
 
   const status = await apiCall(hosts.b!.api, 'GET', '/v1/status')
-  tt.match(status.body.bridge, { state: 'ok', behind: 0, counters: { noMessageId: 0 } })
+  tt.match(status.body.bridge, { state: 'ok', behind: 0, counters: { noMessageId: 1 } })
   tt.ok(status.body.bridge.counters.echoes > 0, 'the bridge dropped its own writes coming back through the spool')
   const metrics = await apiCall(hosts.b!.api, 'GET', '/metrics')
   tt.match(metrics.text, /marksync_bridge_up 1/)
