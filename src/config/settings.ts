@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_ENTRIES,
   DEFAULT_DURABILITY,
@@ -32,6 +33,8 @@ export interface Settings {
   batchEntries: number
   batchBytes: number
   window: number
+  /** Time between two anti-entropy rounds with each peer, in ms; 0: only on demand. */
+  antiEntropyIntervalMs: number
   apiToken?: SecretRef
 }
 
@@ -43,7 +46,8 @@ export const DEFAULT_SETTINGS: Settings = {
   heartbeatMs: DEFAULT_HEARTBEAT_MS,
   batchEntries: DEFAULT_BATCH_ENTRIES,
   batchBytes: DEFAULT_BATCH_BYTES,
-  window: DEFAULT_WINDOW
+  window: DEFAULT_WINDOW,
+  antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS
 }
 
 /** Largest `batchBytes` setting, in bytes: a batch must fit in one replication frame. */
@@ -55,7 +59,7 @@ export const MIN_HEARTBEAT_MS = 50
 
 export const SETTING_KEYS = [
   'durability', 'retention', 'purgeInterval', 'maxClockSkew', 'heartbeat',
-  'batchEntries', 'batchBytes', 'window', 'apiToken'
+  'batchEntries', 'batchBytes', 'window', 'apiToken', 'antiEntropyInterval'
 ] as const
 
 export function parseSecretRef (value: unknown, path: JsonPath, problems: Problems): SecretRef | undefined {
@@ -122,6 +126,7 @@ export function parseSettings (value: unknown, path: JsonPath, problems: Problem
   if (value.batchEntries !== undefined) out.batchEntries = integer(value.batchEntries, at('batchEntries'), problems, 1, MAX_BATCH_ENTRIES)
   if (value.batchBytes !== undefined) out.batchBytes = integer(value.batchBytes, at('batchBytes'), problems, 1024, MAX_BATCH_BYTES_SETTING)
   if (value.window !== undefined) out.window = integer(value.window, at('window'), problems, 1, MAX_WINDOW_SETTING)
+  if (value.antiEntropyInterval !== undefined) out.antiEntropyIntervalMs = duration(value.antiEntropyInterval, at('antiEntropyInterval'), problems, 0)
   if (value.apiToken !== undefined) out.apiToken = parseSecretRef(value.apiToken, at('apiToken'), problems)
   // Drop keys whose value failed, so a bad override never masks the mesh-wide value silently.
   for (const key of Object.keys(out) as Array<keyof Settings>) if (out[key] === undefined) delete out[key]
