@@ -67,7 +67,7 @@ export const CLI_REQUEST_TIMEOUT_MS = 30_000
 // --- Replication protocol (docs/protocol.md cites these names) ---
 
 /** Wire protocol versions this build speaks, highest preferred. */
-export const PROTOCOL_VERSIONS: readonly number[] = [1]
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2]
 /** Largest WebSocket message (one frame) accepted, in bytes; enforced by ws `maxPayload` before buffering. */
 export const MAX_FRAME_BYTES = 1024 * 1024
 /** Deepest nesting of arrays and maps accepted in a frame. */

@@ -33,6 +33,9 @@ export class Metrics {
   readonly #clockJumps: Counter
   readonly #peerEvents: Counter<'event'>
   readonly #storeFaults: Counter<'code'>
+  readonly #aeRounds: Counter<'outcome'>
+  readonly #aeUsers: Counter
+  readonly #aeEntries: Counter<'direction'>
   /** Last cumulative per-peer figures seen, so counters grow by the difference. */
   readonly #seen = new Map<string, { batchesSent: number, batchesReceived: number, bytesSent: number, bytesReceived: number, stateTransfers: number }>()
 
@@ -49,6 +52,9 @@ export class Metrics {
     this.#peerEvents = new Counter({ name: 'marksync_peer_events_total', help: 'Peer session events: connected, disconnected, rejected, skewed', labelNames: ['event'], registers })
     this.#storeFaults = new Counter({ name: 'marksync_store_faults_total', help: 'Times the store started failing to write, by code (DISK_FULL, STORE_UNAVAILABLE)', labelNames: ['code'], registers })
     new Gauge({ name: 'marksync_store_failing', help: 'Whether the store cannot write right now (1) or can (0)', registers, collect () { this.set(sources.storeFailing?.() === true ? 1 : 0) } })
+    this.#aeRounds = new Counter({ name: 'marksync_anti_entropy_rounds_total', help: 'Anti-entropy rounds this node ran, by outcome (same: roots equal; differed: users differed and were repaired; failed)', labelNames: ['outcome'], registers })
+    this.#aeUsers = new Counter({ name: 'marksync_anti_entropy_divergent_users_total', help: 'Users whose winners differed from a peer\'s in this node\'s anti-entropy rounds', registers })
+    this.#aeEntries = new Counter({ name: 'marksync_anti_entropy_repaired_entries_total', help: 'Winners entered by this node\'s anti-entropy rounds, by direction (pulled: here; pushed: at the peer)', labelNames: ['direction'], registers })
     const seen = this.#seen
     const bytes = new Counter<'direction'>({ name: 'marksync_replication_bytes_total', help: 'Replication bytes, by direction', labelNames: ['direction'], registers: [] })
     const transfers = new Counter({ name: 'marksync_state_transfers_total', help: 'State transfers (catch-up beyond the purge horizon), both directions', registers: [] })
@@ -141,6 +147,18 @@ export class Metrics {
   /** The store's `'store-fault'` event. */
   storeFault (code: string): void {
     this.#storeFaults.inc({ code })
+  }
+
+  /** One anti-entropy round this node ran; undefined: it failed. */
+  antiEntropyRound (round: { users: number, pulled: number, pushed: number } | undefined): void {
+    if (round === undefined) {
+      this.#aeRounds.inc({ outcome: 'failed' })
+      return
+    }
+    this.#aeRounds.inc({ outcome: round.users === 0 ? 'same' : 'differed' })
+    this.#aeUsers.inc(round.users)
+    this.#aeEntries.inc({ direction: 'pulled' }, round.pulled)
+    this.#aeEntries.inc({ direction: 'pushed' }, round.pushed)
   }
 
   clockJump (): void {

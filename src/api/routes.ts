@@ -12,6 +12,8 @@ import { Router } from './router.js'
 import { nodeStatus, storeHealth, type StatusOverview } from './status.js'
 import { addAdminRoutes } from './admin-routes.js'
 import { STATUS_PAGE } from './status-page.js'
+import type { AntiEntropyStatus, RepairOutcome } from '../replication/anti-entropy.js'
+import { addRepairRoute } from './repair-route.js'
 
 /** What the API serves from: the node's store plus what only the daemon knows. */
 export interface ApiBackend {
@@ -28,6 +30,10 @@ export interface ApiBackend {
   bridge?: () => unknown
   /** The mesh, rates and origins for /v1/status; without it those fields are null or 0. */
   overview?: () => StatusOverview
+  /** Anti-entropy counters for /v1/status (absent without a replicator). */
+  antiEntropy?: () => AntiEntropyStatus
+  /** Anti-entropy rounds now, for POST /v1/repair (absent: 404). */
+  repair?: (options: { peer?: string, user?: string }) => Promise<RepairOutcome[]>
 }
 
 export interface RequestContext {
@@ -147,7 +153,7 @@ export function buildRouter (): Router<RequestContext> {
   router.add('GET', '/v1/status', async ({ backend }) => {
     const { store, cluster, retentionMs, overview } = backend
     const status = await nodeStatus({ store, cluster, retentionMs, peers: backend.peers(), ...(overview === undefined ? {} : { overview: overview() }) })
-    return { ...status, ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {}) }
+    return { ...status, antiEntropy: backend.antiEntropy?.() ?? null, ...(backend.bridge !== undefined ? { bridge: backend.bridge() } : {}) }
   })
 
   addAdminRoutes(router)
@@ -158,6 +164,8 @@ export function buildRouter (): Router<RequestContext> {
     const { removed, oldestSeq } = await backend.purge()
     return { removed, oldestSeq }
   })
+
+  addRepairRoute(router)
 
   router.add('GET', '/metrics', async ({ backend }) => {
     if (backend.metrics === undefined) throw new HttpError(404, 'NOT_FOUND', 'metrics are not enabled')

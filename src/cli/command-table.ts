@@ -2,6 +2,7 @@ import type { Argv } from 'yargs'
 import { STATUSES, type Status } from '../types.js'
 import { configCheck } from './commands/config-check.js'
 import * as client from './commands/client-commands.js'
+import { repair } from './commands/repair.js'
 import type { Io } from './io.js'
 import type { Literal } from './arguments.js'
 
@@ -71,7 +72,7 @@ export function messageCommands (parser: Argv, run: Run, io: Io): Argv {
     run(async args => await client.get({ ...args, user: String(args.user), message: String(args.message) }, io), 'message'))
 }
 
-/** unread, log, status, purge: the commands that read a user's lists or the node. */
+/** unread, log, status, purge, repair: the commands that read a user's lists or the node. */
 export function nodeCommands (parser: Argv, run: Run, io: Io): Argv {
   return parser
     .command('unread <user>', 'list a user\'s unread messages (paged) and their count', y => targetOptions(y
@@ -88,4 +89,8 @@ export function nodeCommands (parser: Argv, run: Run, io: Io): Argv {
       run(async args => await client.status(args, io)))
     .command('purge', 'remove log entries older than the retention now (winners stay)', y => targetOptions(y),
       run(async args => await client.purge(args, io)))
+    .command('repair', 'anti-entropy now: compare winners with every peer (or --peer) by digests and repair what differs, both ways', y => targetOptions(y
+      .option('user', { alias: 'u', type: 'string', describe: 'repair this user only (skips the digests)' })
+      .option('peer', { alias: 'p', type: 'string', describe: 'with this peer only' })),
+    run(async args => await repair({ ...args, user: args.user as string | undefined, peer: args.peer as string | undefined }, io)))
 }

@@ -20,6 +20,7 @@ import type { StoreFault } from '../store/fault.js'
 import { Purger } from './purger.js'
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 import { countersOf, type StatusOverview } from '../api/status.js'
+import type { ApiBackend } from '../api/routes.js'
 import { OriginView } from './origin-view.js'
 import { Throughput } from './throughput.js'
 import { startBridge } from '../bridge/start.js'
@@ -151,7 +152,8 @@ export class Daemon {
       heartbeatMs: s.heartbeatMs,
       batchEntries: s.batchEntries,
       batchBytes: s.batchBytes,
-      window: s.window
+      window: s.window,
+      antiEntropyIntervalMs: s.antiEntropyIntervalMs
     }
     if (config.tls !== undefined) options.tls = config.tls
     if (config.acceptSecrets.length > 0) options.acceptSecrets = config.acceptSecrets
@@ -168,6 +170,12 @@ export class Daemon {
     this.#on(replicator, 'clock-jump', e => { m()?.clockJump(); log.warn({ event: 'clock-jump', ...e }, 'wall clock jumped') })
     this.#on(replicator, 'clock-corrected', e => log.warn({ event: 'clock-corrected', ...e }, 'peers agree this node\'s clock is off: local timestamps corrected'))
     this.#on(replicator, 'batch-applied', e => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })
+    this.#on(replicator, 'anti-entropy-round', e => {
+      m()?.antiEntropyRound(e)
+      if (e.users === 0) log.info({ event: 'anti-entropy-round', ...e }, 'anti-entropy round: nothing differs')
+      else log.warn({ event: 'anti-entropy-divergence', ...e }, 'anti-entropy found users whose winners differ, and repaired them')
+    })
+    this.#on(replicator, 'anti-entropy-failed', e => { m()?.antiEntropyRound(undefined); log.warn({ event: 'anti-entropy-failed', ...e }, 'anti-entropy round failed') })
     // The contract says peer faults never surface as 'error'; anything that does is logged, not fatal.
     this.#on(replicator, 'error', err => log.error({ event: 'replicator-error', err }, 'replicator error'))
   }
@@ -187,7 +195,8 @@ export class Daemon {
         purge: async () => await (this.#purger as Purger).run('api'),
         metrics: async () => await metrics.text(),
         overview: () => this.#overview(),
-        ...(config.node.dovecot !== undefined ? { bridge: () => this.#bridge?.status() ?? { state: 'starting' } } : {})
+        ...(config.node.dovecot !== undefined ? { bridge: () => this.#bridge?.status() ?? { state: 'starting' } } : {}),
+        ...(this.#replicator === undefined ? {} : replicationBackend(this.#replicator))
       },
       onRequest: (route, status) => metrics.httpRequest(route, status),
       onError: (err, route) => this.#log.error({ event: 'api-error', route, err }, 'API request failed')
@@ -269,5 +278,13 @@ async function openStore (store: Store, dataDir: string): Promise<void> {
     const code = cause.code as string
     const hint = ERRNO_HINTS[code] ?? cause.message
     throw new MarksyncError('DATA_DIR_UNUSABLE', `data directory ${dataDir} cannot be opened: ${hint} (${code}${cause.path !== undefined ? ` on ${cause.path}` : ''})`, { cause: err })
+  }
+}
+
+/** What the API serves from the replicator: anti-entropy status and repairs. */
+function replicationBackend (replicator: ReplicatorApi): Pick<ApiBackend, 'antiEntropy' | 'repair'> {
+  return {
+    antiEntropy: () => replicator.antiEntropyStatus(),
+    repair: async options => await replicator.repair(options)
   }
 }

@@ -37,6 +37,9 @@ export interface AntiEntropyStatus {
   lastDivergenceAt: number | null
 }
 
+/** One peer's part of a repair: what its round did, or why there was none. */
+export type RepairOutcome = (RoundResult & { ok: true }) | { peer: string, ok: false, error: string }
+
 interface PeerState {
   exchange: DigestExchange
   connected: boolean
@@ -106,13 +109,21 @@ export class AntiEntropy extends EventEmitter {
     return { ...this.#status }
   }
 
-  /**
-   * Rounds now with `peer` (or every connected peer), for `user` only if given. Resolves
-   * with the results; a peer without a session is skipped, a failed round rejects.
-   */
-  async repair (options: { peer?: string, user?: string } = {}): Promise<RoundResult[]> {
-    const peers = [...this.#peers.entries()].filter(([id, p]) => p.connected && (options.peer === undefined || options.peer === id))
-    return await Promise.all(peers.map(async ([id]) => await this.#round(id, options.user)))
+  /** Rounds now with `peer` (or every peer), for `user` only if given; one outcome per peer. */
+  async repair (options: { peer?: string, user?: string } = {}): Promise<RepairOutcome[]> {
+    const peers = [...this.#peers.entries()].filter(([id]) => options.peer === undefined || options.peer === id)
+    return await Promise.all(peers.map(async ([peer, p]): Promise<RepairOutcome> => {
+      if (!p.connected) return { peer, ok: false, error: 'no session with this peer (or it speaks protocol version 1)' }
+      try {
+        return { ...await this.#round(peer, options.user), ok: true }
+      } catch (err) {
+        return { peer, ok: false, error: (err as Error).message }
+      }
+    }))
+  }
+
+  get peers (): string[] {
+    return [...this.#peers.keys()]
   }
 
   #tick (): void {

@@ -3,6 +3,8 @@ import type { ClockStep } from '../hlc.js'
 import type { StatusStore } from '../store/api.js'
 import type { PeerConfig, PeerStatus, TlsFiles } from '../contracts.js'
 import type { PeerBudgetOptions } from './peer-budget.js'
+import type { RoundResult } from './digest-exchange.js'
+import type { AntiEntropyStatus, RepairOutcome } from './anti-entropy.js'
 
 export type { PeerConfig, PeerStatus, TlsFiles }
 
@@ -30,6 +32,8 @@ export interface ReplicatorOptions {
   handshakeTimeoutMs?: number
   /** Per-peer budgets (docs/security.md "Budgets"); each field defaults to its limit in limits.ts. */
   budget?: Partial<PeerBudgetOptions>
+  /** Time between two anti-entropy rounds with each peer, in ms; 0: only on demand (`repair`). */
+  antiEntropyIntervalMs?: number
 }
 
 /** A session refused in the handshake or closed for bad input (`peer` once it is known). */
@@ -75,6 +79,9 @@ export interface ReplicatorEvents {
   'clock-jump': [event: ClockStep]
   /** Peers agree this node's clock is off (or agree again: 0). */
   'clock-corrected': [event: { correctionMs: number, offsets: number[] }]
+  /** An anti-entropy round this node ran (docs/protocol.md §7a). */
+  'anti-entropy-round': [event: RoundResult]
+  'anti-entropy-failed': [event: { peer: string, reason: string }]
   error: [err: Error]
 }
 
@@ -90,4 +97,8 @@ export interface ReplicatorApi extends EventEmitter<ReplicatorEvents> {
   /** What this node adds to its wall clock when stamping local changes, in ms (0: none). */
   readonly clockCorrectionMs: number
   status (): PeerStatus[]
+  /** Anti-entropy counters (docs/operations.md "Anti-entropy"). */
+  antiEntropyStatus: () => AntiEntropyStatus
+  /** Anti-entropy rounds now with `peer` (or every peer), for `user` only if given. */
+  repair: (options?: { peer?: string, user?: string }) => Promise<RepairOutcome[]>
 }

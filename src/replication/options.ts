@@ -1,5 +1,5 @@
 import {
-  DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
+  DEFAULT_ANTI_ENTROPY_INTERVAL_MS, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ENTRIES, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_PUSH_DELAY_MS, DEFAULT_WINDOW, MAX_BATCH_ENTRIES, MAX_FRAME_BYTES, MAX_WINDOW
 } from '../limits.js'
 import { checkNodeId } from '../validate.js'
@@ -24,6 +24,7 @@ export function resolveOptions (options: ReplicatorOptions): ResolvedOptions {
     window: DEFAULT_WINDOW,
     pushDelayMs: DEFAULT_PUSH_DELAY_MS,
     handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
     ...dropUndefined(options)
   }
   // Never build a frame the peer must refuse, nor a window its queue cannot hold.

@@ -8,6 +8,7 @@
 import { physicalMs } from '../hlc.js'
 import type { PeerConfig, PeerStatus } from '../contracts.js'
 import type { Frame } from '../protocol/index.js'
+import { DIGEST_ANSWERS, DIGEST_REQUESTS, type DigestFrame } from '../protocol/digest-frames.js'
 import type { StatusStore } from '../store/api.js'
 import type { EmitEvent } from './api.js'
 import { Backoff } from './backoff.js'
@@ -27,7 +28,7 @@ export type LinkStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'is
 }
 
 /** What a link needs of a session: a channel for the feed, and what the status and the rules read. */
-export type LinkSession = FrameChannel & Pick<Session, 'role' | 'dialer' | 'closeCode' | 'closeReason' | 'establishedAt' | 'bytesSent' | 'bytesReceived' | 'deliverTo'>
+export type LinkSession = FrameChannel & Pick<Session, 'role' | 'dialer' | 'closeCode' | 'closeReason' | 'establishedAt' | 'bytesSent' | 'bytesReceived' | 'deliverTo'> & { readonly version?: number }
 
 export interface PeerLinkInit {
   store: LinkStore
@@ -44,6 +45,12 @@ export interface PeerLinkInit {
   /** Opens a dialing session to `url`; throws for an unusable URL. */
   dial: (url: string) => void
   backoff?: Backoff
+  /** Anti-entropy with this peer (anti-entropy.ts), on sessions of protocol version 2. */
+  digests?: {
+    attach: (session: LinkSession, version: number) => void
+    detach: () => void
+    onFrame: (frame: DigestFrame, bytes: number) => void
+  }
 }
 
 export class PeerLink {
@@ -110,6 +117,7 @@ export class PeerLink {
     this.#sender.attach(session)
     this.#receiver.attach(session)
     session.deliverTo((frame, bytes) => { this.#onFrame(session, frame, bytes) })
+    this.#init.digests?.attach(session, session.version ?? 1)
     this.onSample(sample)
     this.#sender.pump()
   }
@@ -122,6 +130,7 @@ export class PeerLink {
     this.#since = Date.now()
     this.#sender.detach()
     this.#receiver.detach()
+    this.#init.digests?.detach()
   }
 
   /** A session with this peer closed (attached or not): detach it, and redial after a backoff. */
@@ -234,7 +243,11 @@ export class PeerLink {
       case 'state-ack': return this.#sender.onStateAck(frame.chunk)
       case 'hold': return this.#sender.onHold()
       case 'resume': return this.#sender.onResume(frame.round)
-      default: session.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
+      default:
+        if (!DIGEST_REQUESTS.has(frame.type) && !DIGEST_ANSWERS.has(frame.type)) return session.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
+        // Version 1 has no anti-entropy frames: to its sessions they are unknown.
+        if ((session.version ?? 1) < 2) return session.fail('UNKNOWN_FRAME', `${frame.type} is not part of protocol version ${session.version ?? 1}`)
+        this.#init.digests?.onFrame(frame as DigestFrame, bytes)
     }
   }
 

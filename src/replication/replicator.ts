@@ -19,6 +19,7 @@ import type { ClockStep } from '../hlc.js'
 import { MAX_FRAME_BYTES, RECENT_CHANGES } from '../limits.js'
 import type { LogEntry } from '../types.js'
 import type { EmitEvent, ReplicatorApi, ReplicatorEvents, ReplicatorOptions } from './api.js'
+import { AntiEntropy, type AntiEntropyStatus, type RepairOutcome } from './anti-entropy.js'
 import { correctionFor, type ClockSample } from './clock-sample.js'
 import { Listener } from './listener.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
@@ -41,6 +42,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   readonly #sessions = new Set<Session>()
   readonly #handlers: SessionHandlers
   readonly #listener: Listener
+  readonly #antiEntropy: AntiEntropy
   #started = false
   #stopped = false
   #ticker: NodeJS.Timeout | undefined
@@ -67,6 +69,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#o = resolveOptions(options)
     this.#budget = new PeerBudget(options.budget)
     this.#acceptSecrets = options.acceptSecrets ?? []
+    this.#antiEntropy = new AntiEntropy({
+      store: this.#o.store,
+      peers: options.peers.map(p => p.id),
+      intervalMs: this.#o.antiEntropyIntervalMs,
+      limits: { entries: this.#o.batchEntries, bytes: this.#o.batchBytes }
+    })
+    this.#antiEntropy.on('round', result => { this.emit('anti-entropy-round', result) })
+    this.#antiEntropy.on('round-failed', event => { this.emit('anti-entropy-failed', event) })
     for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer))
     this.#handlers = {
       onEstablished: (s, sample) => this.#onEstablished(s, sample),
@@ -99,6 +109,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#o.store.on('entered', this.#onEntered)
     this.#o.store.on('clock-jump', this.#onClockJump)
     this.#ticker = setInterval(() => this.#tick(), this.#o.heartbeatMs)
+    this.#antiEntropy.start()
     for (const link of this.#links.values()) link.start()
   }
 
@@ -109,6 +120,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     clearTimeout(this.#pushTimer)
     this.#o.store.off('entered', this.#onEntered)
     this.#o.store.off('clock-jump', this.#onClockJump)
+    this.#antiEntropy.stop()
     for (const link of this.#links.values()) link.stop()
     await Promise.all([...this.#sessions].map(async s => await closeWithGrace(s)))
     await this.#listener.stop()
@@ -117,6 +129,15 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
 
   status (): PeerStatus[] {
     return [...this.#links.values()].map(l => l.status())
+  }
+
+  antiEntropyStatus (): AntiEntropyStatus {
+    return this.#antiEntropy.status()
+  }
+
+  /** Anti-entropy rounds now (docs/protocol.md §7a): with `peer` or every connected peer, for `user` or all. */
+  async repair (options: { peer?: string, user?: string } = {}): Promise<RepairOutcome[]> {
+    return await this.#antiEntropy.repair(options)
   }
 
   #newLink (peer: { id: string, url: string }): PeerLink {
@@ -131,7 +152,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
       healthyAfterMs: heartbeatMs,
       recent: this.#recent,
       emit: this.#emit,
-      dial: url => this.#dial(peer.id, url)
+      dial: url => this.#dial(peer.id, url),
+      digests: {
+        attach: (session, version) => { this.#antiEntropy.attach(peer.id, session, version) },
+        detach: () => { this.#antiEntropy.detach(peer.id) },
+        onFrame: (frame, bytes) => { this.#antiEntropy.onFrame(peer.id, frame, bytes) }
+      }
     })
   }
 
