@@ -1,22 +1,13 @@
 import t from 'tap'
-import { ApiServer } from '../../src/api/server.js'
-import { Store } from '../../src/store/index.js'
+import type { ApiServer } from '../../src/api/server.js'
+import type { Store } from '../../src/store/index.js'
 import { MAX_API_PAGE, MAX_CHANGES_WAIT_MS } from '../../src/limits.js'
-import { tempDir } from '../helpers/tmp.js'
+import { startNode } from '../helpers/node.js'
 import { apiCall, type Teardown } from '../helpers/daemon.js'
 
 async function setup (tt: Teardown): Promise<{ url: string, store: Store, api: ApiServer }> {
-  const dir = await tempDir(tt)
-  const store = new Store({ location: dir, nodeId: 'n1', durability: 'relaxed', retentionMs: 60_000 })
-  await store.open()
-  const api = new ApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    backend: { store, cluster: 'test', retentionMs: 60_000, peers: () => [], purge: async () => await store.purge(Date.now() + 1) }
-  })
-  await api.start()
-  tt.teardown(async () => { await api.stop(); await store.close() })
-  return { url: api.url, store, api }
+  const { url, store, api } = await startNode(tt, { id: 'n1', store: { retentionMs: 60_000 }, api: {} })
+  return { url, store, api: api as ApiServer }
 }
 
 t.test('the feed lists local and replicated entries in seq order, paged', async tt => {

@@ -4,6 +4,7 @@ import { ApiServer } from '../../src/api/server.js'
 import { Store } from '../../src/store/index.js'
 import { Metrics } from '../../src/metrics.js'
 import { MAX_API_BODY_BYTES, MAX_API_CHANGES, MAX_MESSAGE_BYTES, MAX_USER_BYTES } from '../../src/limits.js'
+import { startNode } from '../helpers/node.js'
 import { tempDir } from '../helpers/tmp.js'
 import { apiCall, type Teardown } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
@@ -200,17 +201,8 @@ t.test('stop lets an in-flight write finish and refuses new requests', async tt 
 })
 
 t.test('a body that trickles in too slowly gets a JSON 408 and the connection is closed', async tt => {
-  const dir = await tempDir(tt)
-  const store = new Store({ location: dir, nodeId: 'n1', durability: 'relaxed' })
-  await store.open()
-  const api = new ApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    requestTimeoutMs: 300,
-    backend: { store, cluster: 'test', retentionMs: 1, peers: () => [], purge: async () => await store.purgeExpired() }
-  })
-  await api.start()
-  tt.teardown(async () => { await api.stop(); await store.close() })
+  const { store, api: served } = await startNode(tt, { id: 'n1', api: { requestTimeoutMs: 300, backend: { retentionMs: 1 } } })
+  const api = served as ApiServer
   const { createConnection } = await import('node:net')
   const socket = createConnection({ host: '127.0.0.1', port: api.port })
   let answer = ''

@@ -3,8 +3,9 @@
  * driven by the parent (test/bench/replication.ts) over IPC. Every request is
  * `{ id, cmd, ...args }`; every answer `{ id, ok, result | error }`.
  */
-import { Store } from '../../src/store/index.js'
-import { Replicator } from '../../src/replication/index.js'
+import type { Store } from '../../src/store/index.js'
+import type { Replicator } from '../../src/replication/index.js'
+import { openNode } from '../helpers/node.js'
 import type { PeerConfig } from '../../src/replication/api.js'
 import type { LocalChange, LogEntry } from '../../src/types.js'
 import { ChangeMix } from './mix.js'
@@ -116,19 +117,21 @@ async function mix (count: number, users: number, seed: number): Promise<object>
 async function handle (req: Request): Promise<unknown> {
   switch (req.cmd) {
     case 'open': {
-      store = new Store({ location: req.dir as string, nodeId: req.node as string, durability: (req.durability as 'sync' | 'relaxed') ?? 'sync' })
-      await store.open()
-      store.on('entered', onEntered)
-      repl = new Replicator({
-        store,
-        cluster: 'bench',
-        nodeId: req.node as string,
-        secret: Buffer.from('bench-secret'),
-        listen: { host: '127.0.0.1', port: req.port as number },
-        peers: req.peers as PeerConfig[],
-        ...(req.options as object | undefined)
+      const node = await openNode({
+        id: req.node as string,
+        dir: req.dir as string,
+        store: { durability: (req.durability as 'sync' | 'relaxed') ?? 'sync' },
+        beforeStart: ({ store }) => { store.on('entered', onEntered) },
+        replication: {
+          cluster: 'bench',
+          secret: Buffer.from('bench-secret'),
+          listen: { host: '127.0.0.1', port: req.port as number },
+          peers: req.peers as PeerConfig[],
+          ...(req.options as object | undefined)
+        }
       })
-      await repl.start()
+      store = node.store
+      repl = node.repl
       return { lastSeq: store.lastSeq }
     }
     case 'waitConnected': {

@@ -9,11 +9,11 @@ import { ImapFlow } from 'imapflow'
 import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js'
 import { apiCall, ROOT, startDaemon, writeMesh, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 export const SNIPPET = join(ROOT, 'examples', 'dovecot', '90-marksync.conf')
 export const LUA = join(ROOT, 'examples', 'dovecot', 'marksync-push.lua')
 const MASTER_PASSWORD = 'bridge-master-pw'
-type Teardown = { teardown (fn: () => unknown): void }
 
 export interface Host {
   id: string

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { runChaos } from './harness.js'
 import { SHORT } from './presets.js'
-import { randomSeed } from './prng.js'
+import { randomSeed } from '../helpers/prng.js'
 
 const seed = process.env.CHAOS_SEED === undefined ? randomSeed() : Number.parseInt(process.env.CHAOS_SEED, 10)
 

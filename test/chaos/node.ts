@@ -1,8 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { cp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { spawn } from 'node:child_process'
-import { DaemonProcess, type TestMesh } from '../helpers/daemon.js'
+import { startDaemon, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 
 /** How long a (re)started node may take to log "ready", in ms (a loaded 2-core machine was seen taking 20 s). */
 export const NODE_READY_TIMEOUT_MS = 60_000
@@ -71,12 +70,8 @@ export class ChaosNode {
     this.state = 'starting'
     this.starts++
     this.#log.write(`--- harness: start #${this.starts} of ${this.id} at ${new Date().toISOString()}\n`)
-    // Coverage of the child goes where tap collects it (NODE_V8_COVERAGE is inherited).
-    const child = spawn(process.execPath, [this.bin, 'start', '--config', this.mesh.file, '--node', this.id], {
-      env: { ...process.env, MARKSYNC_TEST_CLOCK_OFFSET_FILE: this.clockFile },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    const proc = new DaemonProcess(this.id, child)
+    // The harness kills its nodes itself (killNow() also from an exit handler): no teardown here.
+    const proc = await startDaemon(undefined, this.mesh, this.id, { bin: this.bin, clockOffsetFile: this.clockFile, waitReady: false })
     this.#proc = proc
     const log = this.#log
     const write = (text: string): void => { if (!log.writableEnded) log.write(text) }

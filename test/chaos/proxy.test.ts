@@ -2,8 +2,9 @@ import t from 'tap'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { LinkProxy } from './proxy.js'
 import { waitFor } from '../helpers/wait.js'
+import type { Teardown } from '../helpers/teardown.js'
 
-async function echoServer (t: { teardown (fn: () => unknown): void }): Promise<Server> {
+async function echoServer (t: Teardown): Promise<Server> {
   const sockets = new Set<Socket>()
   const server = createServer(socket => {
     sockets.add(socket)

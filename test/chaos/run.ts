@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { ROOT } from '../helpers/daemon.js'
 import { runChaos } from './harness.js'
 import { LONG, SHORT } from './presets.js'
-import { randomSeed } from './prng.js'
+import { randomSeed } from '../helpers/prng.js'
 
 /** Most runs one invocation may do. */
 const MAX_RUNS = 100

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { countByKind, describeFault, generateSchedule, type Fault, type ScheduleOptions } from './schedule.js'
-import { Prng } from './prng.js'
+import { Prng } from '../helpers/prng.js'
 
 const nodes = ['a', 'b', 'c', 'd', 'e']
 const links = nodes.flatMap((x, i) => nodes.slice(i + 1).map(y => [x, y] as const))

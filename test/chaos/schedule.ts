@@ -1,4 +1,4 @@
-import { Prng } from './prng.js'
+import { Prng } from '../helpers/prng.js'
 
 /**
  * The fault schedule of a chaos run: a pure function of the seed and the options, so a

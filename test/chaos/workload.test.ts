@@ -1,16 +1,17 @@
 import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { Workload } from './workload.js'
-import { Prng } from './prng.js'
+import { Prng } from '../helpers/prng.js'
 import { apiGet, apiRequest, ApiTransportError } from './api-client.js'
 import { reservePorts, CHAOS_PORT_MIN, ephemeralLow } from './ports.js'
 import { waitFor } from '../helpers/wait.js'
 import type { LocalChange } from '../../src/types.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 type Handler = (body: any, req: IncomingMessage, res: ServerResponse) => void
 
 /** A real HTTP server on port 0 that answers POST /v1/changes the way `handler` says. */
-async function server (t: { teardown (fn: () => unknown): void }, handler: Handler): Promise<string> {
+async function server (t: Teardown, handler: Handler): Promise<string> {
   const s = createServer((req, res) => {
     let text = ''
     req.on('data', c => { text += String(c) })

@@ -1,7 +1,7 @@
 import type { LocalChange, LogEntry, Status } from '../../src/types.js'
 import { STATUSES } from '../../src/types.js'
 import { ApiTransportError, apiRequest } from './api-client.js'
-import { Prng } from './prng.js'
+import { Prng } from '../helpers/prng.js'
 
 /** A change the API acknowledged (durable), with the entry it returned. */
 export interface AckedChange {

@@ -2,12 +2,12 @@ import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { main } from '../../src/cli/main.js'
-import { ApiServer } from '../../src/api/server.js'
-import { Store } from '../../src/store/index.js'
+import type { Store } from '../../src/store/index.js'
 import type { PeerStatus } from '../../src/replication/api.js'
 import { ago, isoTime, signedMs, table } from '../../src/cli/format.js'
+import { startNode } from '../helpers/node.js'
+import type { Teardown } from '../helpers/teardown.js'
 import { tempDir } from '../helpers/tmp.js'
-import type { Teardown } from '../helpers/daemon.js'
 
 function capture (): { io: { out: (s: string) => void, err: (s: string) => void }, out: string[], err: string[] } {
   const out: string[] = []
@@ -21,18 +21,8 @@ const PEERS: PeerStatus[] = [
 ]
 
 async function node (tt: Teardown, token?: string): Promise<{ url: string, store: Store }> {
-  const dir = await tempDir(tt)
-  const store = new Store({ location: dir, nodeId: 'a', durability: 'relaxed' })
-  await store.open()
-  const api = new ApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    ...(token !== undefined ? { token } : {}),
-    backend: { store, cluster: 'c1', retentionMs: 1000, peers: () => PEERS, purge: async () => await store.purge(Date.now() + 1) }
-  })
-  await api.start()
-  tt.teardown(async () => { await api.stop(); await store.close() })
-  return { url: api.url, store }
+  const { url, store } = await startNode(tt, { id: 'a', api: { ...(token !== undefined ? { token } : {}), backend: { cluster: 'c1', retentionMs: 1000, peers: () => PEERS } } })
+  return { url, store }
 }
 
 t.test('client commands in-process: human and JSON output', async tt => {

@@ -2,7 +2,7 @@
 import { DIGEST_BUCKETS, DIGEST_BYTES } from '../../src/limits.js'
 import type { DigestFrame } from '../../src/protocol/digest-frames.js'
 import type { Change } from '../../src/types.js'
-import type { Prng } from '../chaos/prng.js'
+import type { Prng } from '../helpers/prng.js'
 
 function bin (r: Prng, length: number): Buffer {
   const b = Buffer.alloc(length)

@@ -9,7 +9,7 @@ import { Packr } from 'msgpackr'
 import { NONCE_BYTES, MAX_BATCH_ENTRIES } from '../../src/limits.js'
 import { encodeFrame, type Frame, type FrameType } from '../../src/protocol/index.js'
 import type { Change } from '../../src/types.js'
-import type { Prng } from '../chaos/prng.js'
+import type { Prng } from '../helpers/prng.js'
 import { validDigestFrame } from './digest-frame-cases.js'
 
 /** Loose encoder: packs whatever a mutation puts in (floats, bigints, Maps, Dates...). */

@@ -14,13 +14,14 @@
 import { WebSocket } from 'ws'
 import { join } from 'node:path'
 import { MAX_FRAME_BYTES } from '../../src/limits.js'
-import { Replicator } from '../../src/replication/index.js'
-import { Store } from '../../src/store/index.js'
+import type { Replicator } from '../../src/replication/index.js'
+import type { Store } from '../../src/store/index.js'
 import { computeProof, decodeFrame, encodeFrame, newNonce, type Frame, type FrameType } from '../../src/protocol/index.js'
 import type { Change, LocalChange } from '../../src/types.js'
 import { freePort } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
-import { Prng } from '../chaos/prng.js'
+import { Prng } from '../helpers/prng.js'
+import { openNode } from '../helpers/node.js'
 import { FRAME_TYPES, frameCase, type FrameContext } from './frame-cases.js'
 
 /** A case not answered or closed within this is a hang, in ms. */
@@ -52,24 +53,23 @@ const keyOf = (c: Change): string => JSON.stringify([c.user, c.message, c.status
 interface Node { store: Store, repl: Replicator, port: number }
 
 async function startNode (dir: string, id: string, port: number, peers: Array<{ id: string, url: string }>): Promise<Node> {
-  const store = new Store({ location: join(dir, id), nodeId: id, durability: 'relaxed' })
-  await store.open()
-  const repl = new Replicator({
-    store,
-    cluster: CLUSTER,
-    nodeId: id,
-    secret: SECRET,
-    listen: { host: '127.0.0.1', port },
-    peers,
-    heartbeatMs: 200,
-    pushDelayMs: 1,
-    handshakeTimeoutMs: 1_000,
-    // Thousands of bad sessions from one address on purpose: refusals are tested in
-    // test/security, here every case must reach the frame handler.
-    budget: { maxFaults: Number.MAX_SAFE_INTEGER, maxInbound: 1_000, maxPendingHandshakes: 1_000 }
+  const { store, repl } = await openNode({
+    id,
+    dir: join(dir, id),
+    replication: {
+      cluster: CLUSTER,
+      secret: SECRET,
+      listen: { host: '127.0.0.1', port },
+      peers,
+      heartbeatMs: 200,
+      pushDelayMs: 1,
+      handshakeTimeoutMs: 1_000,
+      // Thousands of bad sessions from one address on purpose: refusals are tested in
+      // test/security, here every case must reach the frame handler.
+      budget: { maxFaults: Number.MAX_SAFE_INTEGER, maxInbound: 1_000, maxPendingHandshakes: 1_000 }
+    }
   })
-  await repl.start()
-  return { store, repl, port: repl.port }
+  return { store, repl: repl as Replicator, port: (repl as Replicator).port }
 }
 
 export async function runPeerFuzz (seed: number, options: { maxCases: number, deadline: number, dir: string, concurrency?: number }): Promise<PeerFuzzResult> {

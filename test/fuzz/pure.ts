@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { isMarksyncError } from '../../src/errors.js'
 import { decodeFrame, encodeFrame } from '../../src/protocol/index.js'
-import { Prng } from '../chaos/prng.js'
+import { Prng } from '../helpers/prng.js'
 import { frameCase, type FrameContext } from './frame-cases.js'
 
 /** A single decode taking longer than this counts as a hang, in ms. */

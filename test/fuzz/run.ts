@@ -10,7 +10,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomSeed } from '../chaos/prng.js'
+import { randomSeed } from '../helpers/prng.js'
 import { ROOT } from '../helpers/daemon.js'
 import { runFuzz, type FuzzPlan } from './harness.js'
 

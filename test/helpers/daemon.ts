@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Teardown } from './teardown.js'
 import { freePort } from './tmp.js'
 
-/** Anything with tap's `teardown`; optional so a plain script (the chaos runner) can use these too. */
-export interface Teardown { teardown (fn: () => unknown): void }
+export type { Teardown } from './teardown.js'
 
 /** The repository root (holds bin/marksync.js), found from this file whether it runs from test/ or dist/test/. */
 export const ROOT = ((): string => {
@@ -228,6 +228,8 @@ export interface SpawnOptions {
   readyTimeoutMs?: number
   /** Extra arguments after `start --config FILE --node ID`. */
   args?: string[]
+  /** The entry point to run (default bin/marksync.js; the chaos harness runs a snapshot of the build). */
+  bin?: string
 }
 
 /** Spawns `marksync start` for node `id`; killed (SIGKILL, by pid) at teardown if still running. */
@@ -235,7 +237,7 @@ export async function startDaemon (t: Teardown | undefined, mesh: TestMesh, id: 
   const env: Record<string, string | undefined> = { ...process.env, ...options.env }
   if (options.clockOffsetFile !== undefined) env.MARKSYNC_TEST_CLOCK_OFFSET_FILE = options.clockOffsetFile
   // Coverage of the child goes where tap collects it (NODE_V8_COVERAGE is inherited).
-  const child = spawn(process.execPath, [BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [options.bin ?? BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

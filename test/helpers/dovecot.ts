@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { freePort } from './tmp.js'
 import { waitFor } from './wait.js'
 import { dovecotConfig, instancePaths, passwdLine } from './dovecot-config.js'
+import type { Teardown } from './teardown.js'
 
 export const DOVECOT_INSTALL = 'apt-get install dovecot-imapd'
 
@@ -89,7 +90,7 @@ export const DEFAULT_MASTER_USER = { name: 'marksync', password: 'masterpw' } as
 const liveGroups = new Set<number>()
 process.on('exit', () => { for (const pgid of liveGroups) killGroup(pgid) })
 
-export async function startDovecot (t: { teardown (fn: () => unknown): void } | undefined, options: DovecotOptions): Promise<DovecotInstance> {
+export async function startDovecot (t: Teardown | undefined, options: DovecotOptions): Promise<DovecotInstance> {
   if (DOVECOT_SKIP !== false) throw new Error(DOVECOT_SKIP)
   const dir = resolve(options.dir)
   const p = instancePaths(dir)
@@ -128,7 +129,7 @@ export async function startDovecot (t: { teardown (fn: () => unknown): void } | 
  * Stops `instance` and starts its Dovecot again on the same directory, config and ports (a
  * restart as an admin does one: clients see the same address); the new master's pid differs.
  */
-export async function restartDovecot (t: { teardown (fn: () => unknown): void } | undefined, instance: DovecotInstance): Promise<DovecotInstance> {
+export async function restartDovecot (t: Teardown | undefined, instance: DovecotInstance): Promise<DovecotInstance> {
   await instance.stop()
   const next = launch(instance.dir, instance.imapPort, instance.doveadmPort)
   t?.teardown(next.stop)

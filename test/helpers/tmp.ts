@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
+import type { Teardown } from './teardown.js'
 
 /** A fresh directory of its own for one test; removed when the test ends. */
-export async function tempDir (t: { teardown (fn: () => unknown): void }, prefix = 'marksync-'): Promise<string> {
+export async function tempDir (t: Teardown, prefix = 'marksync-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
   return dir

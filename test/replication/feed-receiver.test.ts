@@ -13,8 +13,8 @@ import type { Store } from '../../src/store/index.js'
 import type { Change } from '../../src/types.js'
 import { openStore } from '../store/util.js'
 import { RecordingChannel } from './recording-channel.js'
+import type { Teardown as T } from '../helpers/teardown.js'
 
-interface T { teardown (fn: () => unknown): void }
 type Event = [keyof ReplicatorEvents, unknown]
 
 async function setup (t: T, maxClockSkewMs = 60_000): Promise<{ store: Store, receiver: FeedReceiver, ch: RecordingChannel, events: Event[], future: number[] }> {

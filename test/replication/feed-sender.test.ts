@@ -10,9 +10,9 @@ import type { Store } from '../../src/store/index.js'
 import { waitFor } from '../helpers/wait.js'
 import { openStore } from '../store/util.js'
 import { RecordingChannel } from './recording-channel.js'
+import type { Teardown as T } from '../helpers/teardown.js'
 
 type Event = [keyof ReplicatorEvents, unknown]
-interface T { teardown (fn: () => unknown): void }
 
 async function setup (t: T, { entries = 10, window = 3, batchEntries = 1 } = {}): Promise<{ store: Store, sender: FeedSender, ch: RecordingChannel, events: Event[] }> {
   const store = await openStore(t, { nodeId: 'a' })

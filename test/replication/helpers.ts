@@ -1,21 +1,20 @@
 /**
- * Nodes for replication tests: a real Store in a temp dir and a Replicator on
- * 127.0.0.1, wired into a topology. Ports are picked with freePort (peers must know
+ * Nodes for replication tests: in-process nodes (test/helpers/node.ts) with a Replicator
+ * on 127.0.0.1, wired into a topology. Ports are picked with freePort (peers must know
  * them in advance) and retried if taken meanwhile.
  */
-import { Store } from '../../src/store/index.js'
-import { Replicator } from '../../src/replication/index.js'
+import type { Store } from '../../src/store/index.js'
+import type { Replicator } from '../../src/replication/index.js'
 import type { ReplicatorOptions } from '../../src/replication/api.js'
 import type { MessageState } from '../../src/types.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openNode } from '../helpers/node.js'
 import { freePort } from '../helpers/tmp.js'
+import type { Teardown } from '../helpers/teardown.js'
 
-export const CLUSTER = 'test'
-export const SECRET = Buffer.from('correct horse battery staple')
-
-interface Teardown { teardown (fn: () => unknown): void }
+export { TEST_CLUSTER as CLUSTER, TEST_SECRET as SECRET } from '../helpers/node.js'
 
 export interface TestNode {
   id: string
@@ -57,27 +56,20 @@ export async function startNodes (t: Teardown, specs: NodeSpec[]): Promise<Map<s
       opts: spec.opts ?? {},
       store: undefined as unknown as Store,
       repl: undefined as unknown as Replicator,
-      stop: async () => {
-        await node.repl.stop()
-        await node.store.close()
-      },
+      stop: async () => {},
       restart: async () => {
-        node.store = new Store({ location: dir, nodeId: spec.id, durability: 'relaxed', retentionMs: spec.retentionMs, maxClockSkewMs: spec.maxClockSkewMs, wallClock: () => Date.now() + skew.ms })
-        await node.store.open()
         for (let attempt = 0; ; attempt++) {
-          node.repl = new Replicator({
-            store: node.store,
-            cluster: CLUSTER,
-            nodeId: spec.id,
-            secret: SECRET,
-            listen: { host: '127.0.0.1', port: node.port },
-            peers: spec.peers.map(id => ({ id, url: `${spec.opts?.tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${ports.get(id) ?? 1}` })),
-            maxClockSkewMs: spec.maxClockSkewMs,
-            ...FAST,
-            ...spec.opts
-          })
+          const peers = spec.peers.map(id => ({ id, url: `${spec.opts?.tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${ports.get(id) ?? 1}` }))
           try {
-            await node.repl.start()
+            const opened = await openNode({
+              id: spec.id,
+              dir,
+              store: { retentionMs: spec.retentionMs, maxClockSkewMs: spec.maxClockSkewMs, wallClock: () => Date.now() + skew.ms },
+              replication: { listen: { host: '127.0.0.1', port: node.port }, peers, maxClockSkewMs: spec.maxClockSkewMs, ...FAST, ...spec.opts }
+            })
+            node.store = opened.store
+            node.repl = opened.repl as Replicator
+            node.stop = opened.stop
             return
           } catch (err) {
             if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt > 5) throw err

@@ -11,8 +11,8 @@ import { RecentChanges } from '../../src/replication/recent-changes.js'
 import { waitFor } from '../helpers/wait.js'
 import { openStore } from '../store/util.js'
 import { RecordingSession } from './recording-channel.js'
+import type { Teardown as T } from '../helpers/teardown.js'
 
-interface T { teardown (fn: () => unknown): void }
 type Event = [keyof ReplicatorEvents, Record<string, unknown>]
 
 const MAX_SKEW_MS = 1_000

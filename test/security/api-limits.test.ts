@@ -6,23 +6,20 @@
  */
 import t from 'tap'
 import { request } from 'node:http'
-import { ApiServer } from '../../src/api/server.js'
-import { Store } from '../../src/store/index.js'
+import type { ApiServer } from '../../src/api/server.js'
+import type { Store } from '../../src/store/index.js'
 import { MAX_API_BODY_BYTES, MAX_API_CHANGES, MAX_API_PAGE, MAX_MESSAGE_BYTES, MAX_USER_BYTES } from '../../src/limits.js'
-import { tempDir } from '../helpers/tmp.js'
+import { startNode } from '../helpers/node.js'
 import { apiCall } from '../helpers/daemon.js'
 
 let store: Store
 let url: string
 let port: number
 t.before(async () => {
-  store = new Store({ location: await tempDir(t), nodeId: 'n', durability: 'relaxed' })
-  await store.open()
-  const api = new ApiServer({ host: '127.0.0.1', port: 0, backend: { store, cluster: 'c', retentionMs: 60_000, peers: () => [], purge: async () => await store.purge(0) } })
-  await api.start()
-  url = api.url
-  port = api.port
-  t.teardown(async () => { await api.stop(); await store.close() })
+  const node = await startNode(t, { id: 'n', api: { backend: { cluster: 'c', purge: async () => await node.store.purge(0) } } })
+  store = node.store
+  url = node.url
+  port = (node.api as ApiServer).port
 })
 
 /** A valid single-change body padded with trailing spaces to exactly `size` bytes. */

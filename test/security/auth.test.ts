@@ -8,35 +8,34 @@
 import t from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { ApiServer } from '../../src/api/server.js'
-import { Replicator } from '../../src/replication/index.js'
+import type { ApiServer } from '../../src/api/server.js'
+import type { Replicator } from '../../src/replication/index.js'
 import type { PeerConfig } from '../../src/replication/api.js'
-import { Store } from '../../src/store/index.js'
+import type { Store } from '../../src/store/index.js'
 import { computeProof, decodeFrame, encodeFrame, newNonce, type Frame, type WelcomeFrame } from '../../src/protocol/index.js'
-import { tempDir } from '../helpers/tmp.js'
 import { apiCall } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
 import { RawPeer } from '../replication/raw-peer.js'
 import { CLUSTER, SECRET } from '../replication/helpers.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { startNode } from '../helpers/node.js'
 
-interface Teardown { teardown (fn: () => unknown): void }
 interface Node { store: Store, repl: Replicator, rejected: Array<{ code: string, peer?: string }> }
 
-async function startNode (t: Teardown, id: string, peers: PeerConfig[]): Promise<Node> {
-  const store = new Store({ location: await tempDir(t), nodeId: id, durability: 'relaxed' })
-  await store.open()
-  const repl = new Replicator({ store, cluster: CLUSTER, nodeId: id, secret: SECRET, listen: { host: '127.0.0.1', port: 0 }, peers, heartbeatMs: 200, pushDelayMs: 1, handshakeTimeoutMs: 1_000 })
+async function startReplicating (t: Teardown, id: string, peers: PeerConfig[]): Promise<Node> {
   const rejected: Node['rejected'] = []
-  repl.on('peer-rejected', e => rejected.push(e))
-  await repl.start()
-  t.teardown(async () => { await repl.stop(); await store.close() })
-  return { store, repl, rejected }
+  const { store, repl } = await startNode(t, {
+    id,
+    replication: { listen: { host: '127.0.0.1', port: 0 }, peers, heartbeatMs: 200, pushDelayMs: 1, handshakeTimeoutMs: 1_000 },
+    beforeStart: ({ repl }) => { repl?.on('peer-rejected', e => rejected.push(e)) }
+  })
+  return { store, repl: repl as Replicator, rejected }
 }
 
 const NOWHERE = 'ws://127.0.0.1:1'
 
 t.test('acceptor: every handshake failure is refused with its code and writes nothing', async t => {
-  const a = await startNode(t, 'a', [{ id: 'x', url: NOWHERE }, { id: 'y', url: NOWHERE }])
+  const a = await startReplicating(t, 'a', [{ id: 'x', url: NOWHERE }, { id: 'y', url: NOWHERE }])
   const port = a.repl.port
   const batch = encodeFrame({ type: 'batch', prev: 0, round: 0, seq: 1, entries: [{ user: 'evil', message: 'm', status: 'read', origin: 'x', ts: Date.now() * 1024 }] })
   /** Dialer half by hand: hello as `node`, then an auth whose proof `prove` makes from the welcome. */
@@ -116,9 +115,9 @@ async function recordingProxy (t: Teardown, targetPort: number): Promise<{ port:
 
 t.test('a recorded session replayed byte for byte is refused: the acceptor\'s fresh nonce fails the old proof', async t => {
   // a only accepts (its dial to b goes nowhere); b reaches a through the recording relay.
-  const a = await startNode(t, 'a', [{ id: 'b', url: NOWHERE }])
+  const a = await startReplicating(t, 'a', [{ id: 'b', url: NOWHERE }])
   const relay = await recordingProxy(t, a.repl.port)
-  const b = await startNode(t, 'b', [{ id: 'a', url: `ws://127.0.0.1:${relay.port}` }])
+  const b = await startReplicating(t, 'b', [{ id: 'a', url: `ws://127.0.0.1:${relay.port}` }])
   const marked = await b.store.mark([{ user: 'alice', message: 'm1', status: 'read' }, { user: 'alice', message: 'm2', status: 'unread' }])
   await waitFor(async () => (await a.store.get('alice', 'm2'))?.ts === marked[1]?.ts, { what: 'b\'s changes through the relay' })
   await b.repl.stop()
@@ -127,7 +126,7 @@ t.test('a recorded session replayed byte for byte is refused: the acceptor\'s fr
   t.ok(stream.length > 300, `and the session's frames (${stream.length} bytes)`)
 
   // The attacker replays it to a node that has never seen b's changes, same identity and secret.
-  const fresh = await startNode(t, 'a', [{ id: 'b', url: NOWHERE }])
+  const fresh = await startReplicating(t, 'a', [{ id: 'b', url: NOWHERE }])
   const replay = connect(fresh.repl.port, '127.0.0.1')
   let answer = Buffer.alloc(0)
   replay.on('data', (d: Buffer) => { answer = Buffer.concat([answer, d]) })
@@ -145,7 +144,7 @@ t.test('a recorded session replayed byte for byte is refused: the acceptor\'s fr
 
 t.test('dialer: an acceptor that cannot prove the secret is refused, whatever it answers', async t => {
   // A real acceptor b, to capture a genuine welcome from.
-  const b = await startNode(t, 'b', [{ id: 'a', url: NOWHERE }])
+  const b = await startReplicating(t, 'b', [{ id: 'a', url: NOWHERE }])
   const capture = await RawPeer.connect(b.repl.port)
   const n1 = newNonce()
   capture.send({ type: 'hello', versions: [1], cluster: CLUSTER, node: 'a', nonce: n1, time: Date.now() })
@@ -181,7 +180,7 @@ t.test('dialer: an acceptor that cannot prove the secret is refused, whatever it
         }
       })
     })
-    const a = await startNode(t, 'a', [{ id: 'b', url: `ws://127.0.0.1:${port}` }])
+    const a = await startReplicating(t, 'a', [{ id: 'b', url: `ws://127.0.0.1:${port}` }])
     await waitFor(() => a.rejected.length > 0, { what: `${name}: the refusal` })
     t.equal(a.rejected[0]?.code, code, name)
     t.notOk(got.includes('auth'), `${name}: the dialer never sent its proof`)
@@ -194,11 +193,8 @@ t.test('dialer: an acceptor that cannot prove the secret is refused, whatever it
 
 t.test('API token: required on every route but /v1/health, compared whole', async t => {
   const TOKEN = 'api-token-under-test-7f3a'
-  const store = new Store({ location: await tempDir(t), nodeId: 'n', durability: 'relaxed' })
-  await store.open()
-  const api = new ApiServer({ host: '127.0.0.1', port: 0, token: TOKEN, backend: { store, cluster: CLUSTER, retentionMs: 60_000, peers: () => [], purge: async () => await store.purge(0) } })
-  await api.start()
-  t.teardown(async () => { await api.stop(); await store.close() })
+  const { store, api: served } = await startNode(t, { id: 'n', api: { token: TOKEN, backend: { purge: async () => await store.purge(0) } } })
+  const api = served as ApiServer
   const body = { user: 'u', message: 'm', status: 'read' }
   const wrong = [undefined, '', TOKEN.slice(0, -1), TOKEN + 'x', TOKEN.toUpperCase(), 'x'.repeat(TOKEN.length), 'x'.repeat(10_000)]
   for (const token of wrong) {

@@ -7,9 +7,10 @@
  */
 import t from 'tap'
 import { WebSocket, WebSocketServer } from 'ws'
-import { Replicator } from '../../src/replication/index.js'
+import type { Replicator } from '../../src/replication/index.js'
 import { Session, type SessionInit } from '../../src/replication/session.js'
-import { Store } from '../../src/store/index.js'
+import type { Store } from '../../src/store/index.js'
+import { openNode } from '../helpers/node.js'
 import { freePort, tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -79,24 +80,24 @@ t.test('a rolling rotation through the replicator: every link stays up at every 
   for (const id of ids) ports.set(id, await freePort())
   const dirs = new Map<string, string>()
   for (const id of ids) dirs.set(id, await tempDir(t))
-  interface Running { store: Store, repl: Replicator }
+  interface Running { store: Store, repl: Replicator, stop: () => Promise<void> }
   const running = new Map<string, Running>()
   const start = async (id: string, [secret, acceptSecrets]: [Buffer, Buffer[]]): Promise<void> => {
-    const store = new Store({ location: dirs.get(id) as string, nodeId: id, durability: 'relaxed' })
-    await store.open()
-    const repl = new Replicator({
-      store, cluster: 'rot', nodeId: id, secret, acceptSecrets, listen: { host: '127.0.0.1', port: ports.get(id) as number },
-      peers: ids.filter(p => p !== id).map(p => ({ id: p, url: `ws://127.0.0.1:${ports.get(p) as number}` })),
-      heartbeatMs: 200, pushDelayMs: 1
+    const node = await openNode({
+      id,
+      dir: dirs.get(id) as string,
+      replication: {
+        cluster: 'rot', secret, acceptSecrets, listen: { host: '127.0.0.1', port: ports.get(id) as number },
+        peers: ids.filter(p => p !== id).map(p => ({ id: p, url: `ws://127.0.0.1:${ports.get(p) as number}` })),
+        heartbeatMs: 200, pushDelayMs: 1
+      }
     })
-    await repl.start()
-    running.set(id, { store, repl })
+    running.set(id, { store: node.store, repl: node.repl as Replicator, stop: node.stop })
   }
   const stop = async (id: string): Promise<void> => {
     const r = running.get(id)
     running.delete(id)
-    await r?.repl.stop()
-    await r?.store.close()
+    await r?.stop()
   }
   t.teardown(async () => { for (const id of [...running.keys()]) await stop(id) })
   let n = 0

@@ -1,6 +1,7 @@
 /** Spawns a store fixture (plain .mjs over the compiled dist/) and reads its output lines. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { Teardown } from '../helpers/teardown.js'
 
 export interface Child {
   proc: ChildProcess
@@ -8,7 +9,7 @@ export interface Child {
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
-export function spawnFixture (t: { teardown (fn: () => unknown): void }, name: string, args: string[]): Child {
+export function spawnFixture (t: Teardown, name: string, args: string[]): Child {
   const path = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
   const proc = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []

@@ -1,14 +1,13 @@
 /**
  * Helpers shared by the store tests: a store in a temp dir that closes itself,
- * a seeded PRNG, and a dump of the state to compare stores with.
+ * the seeded PRNG, and a dump of the state to compare stores with.
  */
 import { join } from 'node:path'
 import { Store } from '../../src/store/index.js'
 import type { StoreOptions } from '../../src/store/index.js'
 import type { MessageState } from '../../src/types.js'
+import type { Teardown as T } from '../helpers/teardown.js'
 import { tempDir } from '../helpers/tmp.js'
-
-interface T { teardown (fn: () => unknown): void }
 
 let counter = 0
 
@@ -21,17 +20,8 @@ export async function openStore (t: T, options: Partial<StoreOptions> = {}): Pro
   return store
 }
 
-/** mulberry32: small, fast, seeded; runs replay from their seed. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The tests' one seeded generator (test/helpers/prng.ts): runs replay from their seed. */
+export { prng } from '../helpers/prng.js'
 
 export function shuffle<T> (items: T[], random: () => number): T[] {
   const out = items.slice()

@@ -1,6 +1,6 @@
 /**
- * A small seeded PRNG (mulberry32) so that a chaos run is a pure function of its seed:
- * the same seed gives the same fault schedule and the same workload choices. Not for
+ * The one seeded PRNG of the tests (mulberry32), so that a run is a pure function of its
+ * seed: the same seed gives the same fault schedule, workload and inputs. Not for
  * anything but tests.
  */
 export class Prng {
@@ -53,6 +53,12 @@ export class Prng {
   fork (): Prng {
     return new Prng(Math.floor(this.next() * 2 ** 32))
   }
+}
+
+/** The generator as a plain function returning floats in [0, 1). */
+export function prng (seed: number): () => number {
+  const p = new Prng(seed)
+  return () => p.next()
 }
 
 /** A fresh random seed for a run that was not given one. */
