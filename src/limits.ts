@@ -172,6 +172,16 @@ export const RATE_WINDOW_MS = 60_000
 export const MAX_TRACKED_ORIGINS = 1_024
 /** How often the status page fetches /v1/status, in ms. */
 export const STATUS_PAGE_REFRESH_MS = 2_000
+/** Most discarded changes, and most entered ones, `explain` / the history route shows per message. */
+export const MAX_HISTORY_ROWS = 1_000
+/** Most entries of a user's log the history route reads to find one message's entered changes. */
+export const MAX_HISTORY_LOG_SCAN = 100_000
+/** A peer's measured clock offset is recorded for `explain` when it moved by this much, in ms... */
+export const OFFSET_SAMPLE_DELTA_MS = 100
+/** ...or when the last record is this old, in ms; a record answers for times this close to it. */
+export const OFFSET_SAMPLE_MAX_AGE_MS = 60_000
+/** Offset records kept per peer (a day at one a minute); the oldest are dropped first. */
+export const MAX_OFFSET_SAMPLES = 1_440
 /** Unread messages `mark-all` reads and marks per durable store call (one call per chunk). */
 export const MARK_ALL_CHUNK = 1_000
 /** Longest line `marksync import` accepts, in bytes (a valid change is well under 2 KiB). */

@@ -1,11 +1,12 @@
 /**
- * The admin routes of the API: bulk marks and import (docs/operations.md "HTTP API").
+ * The admin routes of the API: bulk marks, a message's history (explain) and import (docs/operations.md "HTTP API").
  * Export needs no route of its own: it pages through GET /v1/winners.
  */
 import { MAX_API_CHANGES } from '../limits.js'
 import { markAll, parseTime, type MarkAllOptions } from '../admin/mark-all.js'
 import type { Change } from '../types.js'
-import { checkChange, checkStatus, checkUser } from '../validate.js'
+import { checkChange, checkMessage, checkStatus, checkUser } from '../validate.js'
+import { messageHistory } from '../admin/history.js'
 import { checkEach, HttpError } from './http-error.js'
 import type { RequestContext } from './routes.js'
 import type { Router } from './router.js'
@@ -33,6 +34,11 @@ export function addAdminRoutes (router: Router<RequestContext>): void {
   router.add('POST', '/v1/users/:user/mark-all', async ({ backend, body }, params) => {
     const user = checkUser(params.user)
     return await markAll(backend.store, user, parseMarkAll(await body()))
+  })
+
+  router.add('GET', '/v1/users/:user/messages/:message/history', async ({ backend }, params) => {
+    const offsetAt = backend.overview?.().offsetAt
+    return await messageHistory(backend.store, checkUser(params.user), checkMessage(params.message), offsetAt)
   })
 
   router.add('POST', '/v1/import', async ({ backend, body }) => {

@@ -15,6 +15,8 @@ export interface StatusOverview {
   links: Array<[string, string]>
   throughput: Throughput
   origins: OriginView
+  /** The clock offset this node measured to a peer at a time (for explain); null if unknown. */
+  offsetAt: (peer: string, time: number) => number | null
 }
 
 export interface PeerView extends PeerStatus {

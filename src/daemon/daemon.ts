@@ -23,6 +23,7 @@ import { countersOf, type StatusOverview } from '../api/status.js'
 import type { ApiBackend } from '../api/routes.js'
 import { OriginView } from './origin-view.js'
 import { Throughput } from './throughput.js'
+import { OffsetHistory } from './offset-history.js'
 import { startBridge } from '../bridge/start.js'
 import type { DovecotBridge } from '../bridge/bridge.js'
 
@@ -56,6 +57,7 @@ export class Daemon {
   #metrics: Metrics | undefined
   #throughput: Throughput | undefined
   readonly #origins = new OriginView()
+  readonly #offsets = new OffsetHistory()
   #bridge: DovecotBridge | undefined
   /** Unsubscriptions of every listener the daemon added (run at teardown). */
   #listeners: Array<() => void> = []
@@ -211,8 +213,14 @@ export class Daemon {
   #overview (): StatusOverview {
     const { mesh } = this.#options.config
     const store = this.#store as Store
-    const throughput = this.#throughput ??= new Throughput({ read: () => countersOf(store, this.peers()) })
-    return { nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), throughput, origins: this.#origins }
+    const throughput = this.#throughput ??= new Throughput({
+      read: () => {
+        const peers = this.peers()
+        this.#offsets.record(peers, store.clock.wallTime())
+        return countersOf(store, peers)
+      }
+    })
+    return { nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), throughput, origins: this.#origins, offsetAt: (peer, time) => this.#offsets.at(peer, time) }
   }
 
   #onPurge (result: PurgeResult, trigger: string, durationMs: number): void {

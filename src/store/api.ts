@@ -1,3 +1,4 @@
+import type { DiscardRecord } from './discards.js'
 import type { EventEmitter } from 'node:events'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { ClockStep, HybridClock, WallClock } from '../hlc.js'
@@ -96,6 +97,8 @@ export interface StatusStore extends EventEmitter<StoreEvents> {
   isSuperseded (seq: number): boolean
   /** Every current winner, ordered by (user, message). */
   winners (options?: WinnersOptions): AsyncIterable<MessageState>
+  /** The changes from peers (or an import) that lost to the winner here, kept for the retention (discards.ts). */
+  discarded (user: string, message: string): Promise<DiscardRecord[]>
 
   /** Remove feed and log entries whose localTime < olderThan (ms). Winners stay. */
   purge (olderThan: number): Promise<PurgeResult>

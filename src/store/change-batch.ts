@@ -104,10 +104,20 @@ export class ChangeBatch {
     return entry
   }
 
+  /** Adds a record of another family (a discarded change) to the same atomic write. */
+  put (key: Buffer, value: Buffer): void {
+    (this.#chained ??= this.#db.batch()).put(key, value)
+  }
+
+  /** Something was entered or recorded: the batch must be written. */
+  get dirty (): boolean {
+    return this.#chained !== null
+  }
+
   /**
    * Adds the count updates and the store state (last seq, last HLC), then
    * writes everything as one atomic batch. Counts not in the cache are read
-   * here, once per user. Call only if something was entered.
+   * here, once per user. Call only if the batch is `dirty`.
    */
   async write (stateKey: Buffer, hlc: number, options: { sync: boolean }): Promise<void> {
     const batch = this.#chained

@@ -3,6 +3,8 @@ import { physicalMs } from '../hlc.js'
 import type { ApplyResult, Change, LocalChange, LogEntry } from '../types.js'
 import type { ChangeBatch } from './change-batch.js'
 import { compareChanges } from './precedence.js'
+import type { WinnerRecord } from './codec.js'
+import { discardKey, encodeDiscard } from './discards.js'
 
 /**
  * The jobs of the store's write queue. Change jobs of one group share one ChangeBatch
@@ -67,7 +69,10 @@ export function applyJob (clean: Change[], from: string | undefined, clock: Hybr
         const order = compareChanges(c, batch.winner(c.user, c.message))
         if (order > 0) result.entered.push(batch.enter(c, localTime, from))
         else if (order === 0) result.duplicate++
-        else result.stale++
+        else {
+          result.stale++
+          batch.put(discardKey(c), encodeDiscard(c, localTime, from, batch.winner(c.user, c.message) as WinnerRecord))
+        }
       }
       return () => resolve(result)
     }

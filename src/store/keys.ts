@@ -22,7 +22,8 @@ export const FAMILY = {
   unread: 0x05,
   count: 0x06,
   cursor: 0x07,
-  peer: 0x08
+  peer: 0x08,
+  discard: 0x09
 } as const
 
 const TWO_32 = 2 ** 32

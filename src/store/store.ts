@@ -20,7 +20,7 @@ import {
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
-import { checkChange, checkLocalChange, checkNodeId, checkUser } from '../validate.js'
+import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
 import { BoundedCache } from './bounded-cache.js'
@@ -36,6 +36,7 @@ import { checkSeq, readFeed, readLog, readUnread, readWinner, readWinners } from
 import { compareChanges } from './precedence.js'
 import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
+import { purgeDiscards, readDiscards, type DiscardRecord } from './discards.js'
 
 const FEED_START = Buffer.of(FAMILY.feed)
 const FEED_END = Buffer.of(FAMILY.feed + 1)
@@ -216,8 +217,25 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
         return result
       })
       removed += chunk.removed
-      if (chunk.done) return { removed, oldestSeq: this.#oldestSeq }
+      if (chunk.done) break
     }
+    await this.#purgeDiscards(olderThan)
+    return { removed, oldestSeq: this.#oldestSeq }
+  }
+
+  /** Discarded changes go with the log: chunk by chunk, by the same horizon. */
+  async #purgeDiscards (olderThan: number): Promise<void> {
+    let after: Buffer | null = null
+    do {
+      this.#writable$()
+      const from: Buffer | null = after
+      after = (await this.#solo(async () => await purgeDiscards(this.#jobDb(), from, olderThan, PURGE_CHUNK_ENTRIES, this.#syncOption()))).next
+    } while (after !== null)
+  }
+
+  /** The discarded changes kept for one message (src/store/discards.ts). */
+  async discarded (user: string, message: string): Promise<DiscardRecord[]> {
+    return await readDiscards(this.#db$(), checkUser(user), checkMessage(message))
   }
 
   async purgeExpired (): Promise<PurgeResult> {
@@ -365,7 +383,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
         job.reject(err)
       }
     }
-    if (batch.entries.length > 0) {
+    if (batch.dirty) {
       try {
         const hlc = this.#clock.last
         await batch.write(META.state, hlc, this.#syncOption())
@@ -378,7 +396,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
         for (const { job } of accepted) job.reject(failure)
         return
       }
-      this.#emitSafely('entered', batch.entries)
+      if (batch.entries.length > 0) this.#emitSafely('entered', batch.entries)
     }
     for (const { done } of accepted) done()
   }

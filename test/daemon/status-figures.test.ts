@@ -1,6 +1,8 @@
 import t from 'tap'
 import { Throughput } from '../../src/daemon/throughput.js'
 import { OriginView } from '../../src/daemon/origin-view.js'
+import { OffsetHistory } from '../../src/daemon/offset-history.js'
+import type { PeerStatus } from '../../src/replication/api.js'
 import { MAX_TRACKED_ORIGINS } from '../../src/limits.js'
 import type { LogEntry } from '../../src/types.js'
 
@@ -53,4 +55,21 @@ t.test('origin view: newest change per origin, apparent delay, bounded', async t
   view.entered(many)
   t.equal(view.get(`n${MAX_TRACKED_ORIGINS}`), undefined, 'origins beyond the limit are not tracked')
   t.ok(view.get('n0') !== undefined)
+})
+
+t.test('offset history: samples on change or age, nearest answers within the age, bounded', async t => {
+  const history = new OffsetHistory()
+  const peer = (clockOffsetMs: number | null, connected = true): PeerStatus => ({ id: 'b', connected, clockOffsetMs } as unknown as PeerStatus)
+  history.record([peer(null)], 0)
+  t.equal(history.at('b', 0), null, 'nothing measured yet')
+  history.record([peer(20_000)], 1_000)
+  history.record([peer(20_050)], 2_000)
+  history.record([peer(5_000, false)], 2_500)
+  history.record([peer(0)], 3_000)
+  t.equal(history.at('b', 1_900), 20_000, 'a move under the delta is not a new sample')
+  t.equal(history.at('b', 2_900), 0)
+  t.equal(history.at('b', 200_000), null, 'too far from any sample')
+  t.equal(history.at('c', 1_000), null)
+  for (let i = 0; i < 2_000; i++) history.record([peer(i * 1_000)], 10_000 + i * 100)
+  t.equal(history.at('b', 1_000), null, 'the oldest samples were dropped')
 })

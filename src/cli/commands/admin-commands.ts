@@ -7,6 +7,8 @@ import { open } from 'node:fs/promises'
 import { IMPORT_REQUEST_BYTES, MAX_API_CHANGES, MAX_API_PAGE } from '../../limits.js'
 import { headerLine, lines, parseChangeLine, parseHeader, winnerLine } from '../../admin/export-format.js'
 import { parseTime, type MarkAllResult } from '../../admin/mark-all.js'
+import type { MessageHistory } from '../../admin/history.js'
+import { isoTime, signedMs, table } from '../format.js'
 import { MarksyncError } from '../../errors.js'
 import type { Change, MessageState, Status } from '../../types.js'
 import type { ApiClient } from '../client.js'
@@ -116,5 +118,22 @@ export async function importWinners (args: ClientArgs & { file: string }, io: Io
     sum.duplicate += result.duplicate
   }
   io.out(args.json === true ? JSON.stringify(sum, null, 2) : `imported ${args.file}: ${sum.changes} changes, ${sum.entered} entered, ${sum.stale} older than what the node has (kept its newer status), ${sum.duplicate} already there`)
+  return 0
+}
+
+export async function explain (args: ClientArgs & { user: string, message: string }, io: Io): Promise<number> {
+  const client = clientFor(args)
+  const h = await client.request<MessageHistory>('GET', userPath(args.user, 'messages', args.message, 'history'))
+  if (args.json === true) {
+    io.out(JSON.stringify(h, null, 2))
+    return 0
+  }
+  const now = h.current === null ? 'no status known here' : `${h.current.status} now (origin ${h.current.origin}, seq ${h.current.seq})`
+  const rows = h.changes.map(c => [isoTime(c.localTime), c.outcome, c.status, c.origin, isoTime(c.originTime), signedMs(c.originOffsetMs ?? c.apparentOffsetMs) + (c.originOffsetMs === null ? '?' : ''), c.from ?? '-', c.seq === null ? '-' : String(c.seq), c.why])
+  const lines = [`${h.user} ${h.message}: ${now}`]
+  if (rows.length > 0) lines.push(table(['LOCAL TIME', 'OUTCOME', 'STATUS', 'ORIGIN', 'ORIGIN TIME', 'ORIGIN OFFSET', 'FROM', 'SEQ', 'WHY'], rows))
+  if (h.truncated) lines.push('(the user\'s log is long: only its oldest entries were searched)')
+  lines.push(`(entered changes older than seq ${h.oldestSeq} were purged; discarded ones are kept for the same retention)`)
+  io.out(lines.join('\n'))
   return 0
 }
