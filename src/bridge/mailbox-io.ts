@@ -22,25 +22,34 @@ export async function listMailboxes (client: ImapFlow, configured: string[] | un
 
 /**
  * Reads the messages of `mailbox` changed since `sinceModseq` (all of them when 0n,
- * or when the UIDVALIDITY is not `knownValidity`), with flags, MODSEQ and Message-ID.
+ * or when the UIDVALIDITY is not `knownValidity`) with flags and MODSEQ; the Message-ID
+ * only of those `idOf` does not know (headers cost far more to parse than flags).
  * `presentOf` asks which of these UIDs (or, with 'all', which UIDs at all) still exist.
  */
-export async function readMailbox (client: ImapFlow, mailbox: string, knownValidity: number | undefined, sinceModseq: bigint, presentOf?: number[] | 'all'): Promise<MailboxRead> {
+export async function readMailbox (client: ImapFlow, mailbox: string, known: { validity?: number, modseq: bigint, idOf: (uid: number) => string | undefined }, presentOf?: number[] | 'all'): Promise<MailboxRead> {
   const lock = await client.getMailboxLock(mailbox)
   try {
     // A session that stays selected sees other sessions' changes only after a command: NOOP first.
     await client.noop()
     const info = client.mailbox === false ? undefined : client.mailbox
     const uidValidity = Number(info?.uidValidity ?? 0n)
-    const full = knownValidity !== uidValidity || sinceModseq === 0n
-    const options = full ? { uid: true } : { uid: true, changedSince: sinceModseq }
-    const fetched = (info?.exists ?? 0) === 0 ? [] : await client.fetchAll('1:*', { uid: true, flags: true, headers: ['message-id'] }, options)
-    const messages = fetched.map(m => ({ uid: m.uid, id: messageIdOf(m.headers), status: statusOfFlags(m.flags ?? []), modseq: m.modseq ?? 0n }))
+    const full = known.validity !== uidValidity || known.modseq === 0n
+    const empty = (info?.exists ?? 0) === 0
+    const options = full ? { uid: true } : { uid: true, changedSince: known.modseq }
+    const fetched = empty ? [] : await client.fetchAll('1:*', { uid: true, flags: true }, options)
+    const ids = new Map<number, string | undefined>()
+    const unknown = full ? fetched.map(m => m.uid) : fetched.map(m => m.uid).filter(uid => known.idOf(uid) === undefined)
+    if (unknown.length > 0) {
+      const range = full ? '1:*' : unknown.join(',')
+      for (const m of await client.fetchAll(range, { uid: true, headers: ['message-id'] }, { uid: true })) ids.set(m.uid, messageIdOf(m.headers))
+    }
+    const messages = fetched.map(m => ({ uid: m.uid, id: ids.has(m.uid) ? ids.get(m.uid) : known.idOf(m.uid), status: statusOfFlags(m.flags ?? []), modseq: m.modseq ?? 0n }))
     const read: MailboxRead = { uidValidity, messages }
-    if (presentOf === 'all' || (presentOf !== undefined && presentOf.length > 0)) {
-      const range = presentOf === 'all' ? '1:*' : presentOf.join(',')
-      const found = (info?.exists ?? 0) === 0 ? [] : await client.search({ uid: range }, { uid: true })
+    if (!empty && (presentOf === 'all' || (presentOf !== undefined && presentOf.length > 0))) {
+      const found = await client.search({ uid: presentOf === 'all' ? '1:*' : presentOf.join(',') }, { uid: true })
       read.present = new Set(Array.isArray(found) ? found : [])
+    } else if (presentOf !== undefined) {
+      read.present = new Set()
     }
     return read
   } finally {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { MAX_API_CHANGES } from '../limits.js'
 import type { StatusStore } from '../store/api.js'
 import type { LocalChange, Status } from '../types.js'
@@ -16,6 +17,9 @@ export interface BridgeCounters {
   noMessageId: number
   /** Mailbox reads (event-driven syncs and catch-ups). */
   syncs: number
+  /** Time spent reading Dovecot and entering changes / writing to Dovecot, in ms. */
+  readMs: number
+  writeMs: number
 }
 
 export interface UserWorkerOptions {
@@ -122,7 +126,9 @@ export class UserWorker {
     const index = await this.#loadIndex()
     let box = index.mailbox(name)
     const client = await this.#o.pool.session(this.user)
-    const read = await readMailbox(client, name, box?.uidValidity, box?.highestModseq ?? 0n, presentOf)
+    const started = performance.now()
+    const known = box
+    const read = await readMailbox(client, name, { ...(known !== undefined ? { validity: known.uidValidity } : {}), modseq: known?.highestModseq ?? 0n, idOf: uid => known?.messages.get(uid)?.id }, presentOf)
     this.#o.counters.syncs++
     if (box === undefined || box.uidValidity !== read.uidValidity) box = index.resetMailbox(name, read.uidValidity)
     const decisions: Decisions = { post: new Map(), apply: new Set() }
@@ -133,6 +139,7 @@ export class UserWorker {
     }
     await this.#post(decisions.post)
     await this.#o.state.saveMailbox(this.user, box)
+    this.#o.counters.readMs += performance.now() - started
     if (decisions.apply.size > 0) await this.#apply([...decisions.apply])
   }
 
@@ -193,7 +200,9 @@ export class UserWorker {
     }
     for (const [box, groups] of byBox) {
       const client = await this.#o.pool.session(this.user)
+      const started = performance.now()
       this.#o.counters.applied += await storeGroups(client, box.name, [...groups.values()], box.highestModseq)
+      this.#o.counters.writeMs += performance.now() - started
       for (const group of groups.values()) {
         for (const uid of group.uids) index.set(box, uid, { id: box.messages.get(uid)?.id, status: group.to })
       }

@@ -181,7 +181,7 @@ async function copyTree (from: string, to: string): Promise<void> {
  * Maildir; for sdbox, a staging maildir that `doveadm import` copies in, since sdbox has no
  * plain-file form) and copied to the other users, whose mailboxes are then the same messages.
  */
-async function fill (a: DovecotInstance, users: string[], messagesPerUser: number, format: MailFormat): Promise<void> {
+export async function fill (a: DovecotInstance, users: string[], messagesPerUser: number, format: MailFormat): Promise<void> {
   const mail = join(a.dir, 'mail')
   const { uid, gid } = await stat(mail)
   const [first, ...others] = users

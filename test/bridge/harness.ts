@@ -24,7 +24,12 @@ export interface Host {
 }
 
 /** A Dovecot with the shipped snippet and Lua script installed under `dir`. */
-export async function dovecotWithBridgeConfig (t: Teardown, dir: string): Promise<{ dovecot: DovecotInstance, spool: string }> {
+export interface HostOptions {
+  users?: Record<string, string>
+  mailFormat?: 'maildir' | 'sdbox'
+}
+
+export async function dovecotWithBridgeConfig (t: Teardown, dir: string, options: HostOptions = {}): Promise<{ dovecot: DovecotInstance, spool: string }> {
   const etc = join(dir, 'etc')
   const spoolDir = join(dir, 'spool')
   await mkdir(etc, { recursive: true })
@@ -37,7 +42,7 @@ export async function dovecotWithBridgeConfig (t: Teardown, dir: string): Promis
   const snippet = (await readFile(SNIPPET, 'utf8')).replaceAll('/etc/dovecot/marksync', etc).replaceAll('/var/spool/marksync', spoolDir)
   await writeFile(join(etc, '90-marksync.conf'), snippet)
   // The fixture's own master user has another name, so the bridge logs in through the snippet's.
-  const dovecot = await startDovecot(t, { dir: join(dir, 'dovecot'), masterUser: { name: 'fixture-master', password: 'fixture-only' }, extraConfig: `!include ${join(etc, '90-marksync.conf')}\n` })
+  const dovecot = await startDovecot(t, { ...options, dir: join(dir, 'dovecot'), masterUser: { name: 'fixture-master', password: 'fixture-only' }, extraConfig: `!include ${join(etc, '90-marksync.conf')}\n` })
   const mail = await stat(join(dir, 'dovecot', 'mail'))
   await chown(spoolDir, mail.uid, mail.gid)
   return { dovecot, spool: join(spoolDir, 'events.log') }
@@ -50,11 +55,17 @@ export interface BridgeMesh {
 }
 
 /** Starts the Dovecots, writes the mesh file with a `dovecot` section per node, starts the nodes. */
-export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], links?: unknown[]): Promise<BridgeMesh> {
+export interface BridgeMeshOptions extends HostOptions {
+  /** Runs after the Dovecots started and before the marksync nodes do (e.g. to fill mailboxes). */
+  prepare?: (dovecots: Record<string, { dovecot: DovecotInstance, spool: string }>) => Promise<void>
+}
+
+export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], links?: unknown[], options: BridgeMeshOptions = {}): Promise<BridgeMesh> {
   const mesh = await writeMesh(join(dir, 'mesh'), { nodes: ids, settings: { heartbeat: '250ms', durability: 'relaxed' }, ...(links !== undefined ? { links } : {}) })
   await writeFile(join(mesh.dir, 'dovecot-master.secret'), MASTER_PASSWORD + '\n', { mode: 0o600 })
   const dovecots: Record<string, { dovecot: DovecotInstance, spool: string }> = {}
-  for (const id of ids) dovecots[id] = await dovecotWithBridgeConfig(t, join(dir, `host-${id}`))
+  for (const id of ids) dovecots[id] = await dovecotWithBridgeConfig(t, join(dir, `host-${id}`), options)
+  await options.prepare?.(dovecots)
   const json = mesh.json as { nodes: Array<Record<string, unknown>> }
   for (const node of json.nodes) {
     const own = dovecots[node.id as string] as { dovecot: DovecotInstance, spool: string }
@@ -73,13 +84,13 @@ export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], 
   return { mesh, hosts, restart: launch }
 }
 
-export function userClient (dovecot: DovecotInstance, user: string): ImapFlow {
-  return new ImapFlow({ ...dovecot.imap, secure: false, auth: { user, pass: 'secret' }, logger: false, disableAutoIdle: true })
+export function userClient (dovecot: DovecotInstance, user: string, pass = 'secret'): ImapFlow {
+  return new ImapFlow({ ...dovecot.imap, secure: false, auth: { user, pass }, logger: false, disableAutoIdle: true })
 }
 
 /** Connects a user's client; logged out at teardown. */
-export async function connectUser (t: Teardown, dovecot: DovecotInstance, user: string): Promise<ImapFlow> {
-  const client = userClient(dovecot, user)
+export async function connectUser (t: Teardown, dovecot: DovecotInstance, user: string, pass = 'secret'): Promise<ImapFlow> {
+  const client = userClient(dovecot, user, pass)
   await client.connect()
   t.teardown(async () => { try { await client.logout() } catch { client.close() } })
   return client

@@ -1,0 +1,171 @@
+/**
+ * `npm run bench:bridge`: the Dovecot bridge against dsync, on this machine, in one run.
+ * 1. Latency: a user's client on A sets `\Seen` on one message every 10 ms (100 changes/s); the
+ *    end of each sample is the moment B's Dovecot commits the bridge's STORE (its Lua event for
+ *    the master user's write, seen in B's spool), i.e. when the flag is visible to B's clients.
+ *    All flags are then checked through IMAP on B.
+ * 2. Bulk: `doveadm flags add -A \Seen` on A (every user × message), timed until B shows every
+ *    message seen (`doveadm mailbox status`, polled every 20 ms), against dsync
+ *    (test/bench/dsync.ts: a dsync replica pair with the same mailboxes) users in turn and in parallel.
+ * Options: --users N (10), --messages M (1,000; the issue's figure is 10,000), --formats sdbox,maildir,
+ * --latency N samples (500). Prints tables, writes test/bench/results/bridge.json.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { performance } from 'node:perf_hooks'
+import { DOVECOT_SKIP, type DovecotInstance } from '../helpers/dovecot.js'
+import { waitFor } from '../helpers/wait.js'
+import { SpoolTail } from '../../src/bridge/spool-tail.js'
+import { parseSpoolLine } from '../../src/bridge/spool-line.js'
+import { connectUser, startBridgeMesh, type BridgeMesh } from '../bridge/harness.js'
+import { benchUsers, fill, measureDsync, type MailFormat } from './dsync.js'
+import { printGoals, printTable, type GoalLine } from './measure.js'
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN
+
+function options (): { users: number, messages: number, formats: MailFormat[], latency: number } {
+  const { values } = parseArgs({ options: { users: { type: 'string', default: '10' }, messages: { type: 'string', default: '1000' }, formats: { type: 'string', default: 'sdbox,maildir' }, latency: { type: 'string', default: '500' } } })
+  const int = (text: string | undefined, max: number): number => {
+    const n = Number(text)
+    if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new Error(`expected an integer 1..${max}, got ${String(text)}`)
+    return n
+  }
+  const messages = int(values.messages, 100_000)
+  return { users: int(values.users, 99), messages, formats: (values.formats ?? '').split(',') as MailFormat[], latency: Math.min(int(values.latency, 100_000), messages) }
+}
+
+class Teardowns {
+  readonly fns: Array<() => unknown> = []
+  teardown (fn: () => unknown): void { this.fns.push(fn) }
+  async run (): Promise<void> { for (const fn of this.fns.reverse()) { try { await fn() } catch {} } }
+}
+
+async function seenOn (dovecot: DovecotInstance): Promise<number> {
+  const out = (await dovecot.doveadm(['-f', 'tab', 'mailbox', 'status', '-A', 'messages unseen', 'INBOX'])).stdout
+  const [header, ...rows] = out.trim().split('\n').map(line => line.split('\t'))
+  return rows.reduce((sum, row) => sum + Number(row[header!.indexOf('messages')]) - Number(row[header!.indexOf('unseen')]), 0)
+}
+
+/** Latency samples: STORE on A → B's Dovecot committed the bridge's write. */
+async function latency (t: Teardowns, mesh: BridgeMesh, samples: number): Promise<number[]> {
+  const { a, b } = mesh.hosts as Record<string, BridgeMesh['hosts'][string]>
+  const userA = await connectUser(t, a!.dovecot, 'u01')
+  const userB = await connectUser(t, b!.dovecot, 'u01')
+  const idOfB = new Map<number, string>()
+  await userB.mailboxOpen('INBOX')
+  for (const m of await userB.fetchAll('1:*', { uid: true, headers: ['message-id'] }, { uid: true })) idOfB.set(m.uid, m.headers?.toString().split(':')[1]?.trim() ?? '')
+  const sentAt = new Map<string, number>()
+  const done = new Map<string, number>()
+  const tail = new SpoolTail({
+    path: b!.spool,
+    onLines: async lines => {
+      const now = performance.now()
+      for (const e of lines.map(parseSpoolLine)) if (e?.kind === 'flags-set' && e.origin === 'marksync' && e.user === 'u01') done.set(idOfB.get(e.uid) ?? '', now)
+    },
+    onCheckpoint: () => {},
+    onRotated: () => {},
+    onError: () => {}
+  })
+  tail.start()
+  t.teardown(async () => await tail.stop())
+  await userA.mailboxOpen('INBOX')
+  const ids = new Map<number, string>()
+  for (const m of await userA.fetchAll(`1:${samples}`, { uid: true, headers: ['message-id'] }, { uid: true })) ids.set(m.uid, m.headers?.toString().split(':')[1]?.trim() ?? '')
+  const start = performance.now()
+  let i = 0
+  for (const [uid, id] of ids) {
+    const due = start + 10 * i++
+    while (performance.now() < due) await new Promise(resolve => setTimeout(resolve, Math.max(0, due - performance.now())))
+    sentAt.set(id, performance.now())
+    await userA.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true })
+  }
+  await waitFor(() => [...sentAt.keys()].every(id => done.has(id)), { timeoutMs: 120_000, what: 'every latency sample on B' })
+  await userB.mailboxOpen('INBOX')
+  const seen = await userB.search({ seen: true }, { uid: true })
+  if (!Array.isArray(seen) || seen.length !== samples) throw new Error(`B shows ${Array.isArray(seen) ? seen.length : 0} seen, expected ${samples}`)
+  return [...sentAt].map(([id, at]) => (done.get(id) as number) - at).sort((x, y) => x - y)
+}
+
+async function bulk (mesh: BridgeMesh, total: number, already: number): Promise<{ changes: number, seconds: number, commandSeconds: number, postedOnA: number }> {
+  const { a, b } = mesh.hosts
+  const start = performance.now()
+  await a!.dovecot.doveadm(['flags', 'add', '-A', '\\Seen', 'mailbox', 'INBOX', 'ALL'])
+  const commandSeconds = (performance.now() - start) / 1000
+  await waitFor(async () => await seenOn(b!.dovecot) === total, { timeoutMs: 900_000, intervalMs: 20, what: 'every message seen on B' })
+  const seconds = (performance.now() - start) / 1000
+  const status = await (await fetch(`${a!.api}/v1/status`)).json() as { bridge: { counters: { posted: number, syncs: number } } }
+  return { changes: total - already, seconds, commandSeconds, postedOnA: status.bridge.counters.posted }
+}
+
+async function runFormat (format: MailFormat, o: ReturnType<typeof options>, rows: object[], results: Record<string, unknown>): Promise<void> {
+  const t = new Teardowns()
+  const dir = await mkdtemp(join(tmpdir(), 'marksync-bench-bridge-'))
+  t.teardown(async () => await rm(dir, { recursive: true, force: true }))
+  try {
+    const users = Object.fromEntries(benchUsers(o.users).map(u => [u, 'secret']))
+    const mesh = await startBridgeMesh(t, dir, ['a', 'b'], undefined, {
+      users,
+      mailFormat: format,
+      prepare: async dovecots => {
+        for (const { dovecot, spool } of Object.values(dovecots)) {
+          await fill(dovecot, Object.keys(users), o.messages, format)
+          await unlink(spool).catch(() => {})
+        }
+      }
+    })
+    await waitFor(async () => (await fetch(`${mesh.hosts.b!.api}/v1/status`).then(async r => await r.json()) as any).bridge.state === 'ok', { timeoutMs: 600_000, what: 'B\'s first catch-up' })
+    const lat = await latency(t, mesh, o.latency)
+    const total = o.users * o.messages
+    const bridge = await bulk(mesh, total, o.latency)
+    const counters = async (api: string): Promise<unknown> => ((await (await fetch(`${api}/v1/status`)).json()) as { bridge: { counters: unknown } }).bridge.counters
+    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs: { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: lat[lat.length - 1], samples: lat.length }, bridge }
+    rows.push({ format, what: `latency at 100 changes/s (${lat.length} samples)`, p50_ms: round(percentile(lat, 0.5)), p99_ms: round(percentile(lat, 0.99)), changes: '', seconds: '', 'changes/s': '' })
+    rows.push({ format, what: 'bridge bulk (doveadm flags add -A on A)', p50_ms: '', p99_ms: '', changes: bridge.changes, seconds: round(bridge.seconds), 'changes/s': Math.round(bridge.changes / bridge.seconds) })
+  } finally {
+    await t.run()
+  }
+  for (const parallel of [false, true]) {
+    const dsyncDir = await mkdtemp(join(tmpdir(), 'marksync-bench-dsync-'))
+    try {
+      const r = await measureDsync({ users: o.users, messagesPerUser: o.messages, format, parallel, dir: dsyncDir })
+      ;(results[format] as Record<string, unknown>)[parallel ? 'dsyncParallel' : 'dsyncInTurn'] = r
+      rows.push({ format, what: `dsync, users ${parallel ? 'in parallel' : 'in turn'}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.seconds), 'changes/s': Math.round(r.perSecond) })
+    } finally {
+      await rm(dsyncDir, { recursive: true, force: true })
+    }
+  }
+}
+
+async function main (): Promise<void> {
+  const o = options()
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), ...o, cpus: cpus().length, loadAverage: loadavg() }
+  if (DOVECOT_SKIP !== false) {
+    console.log(`bridge benchmark not run: ${DOVECOT_SKIP}`)
+    return
+  }
+  results.dovecot = execFileSync('dovecot', ['--version']).toString().trim()
+  const rows: object[] = []
+  for (const format of o.formats) await runFormat(format, o, rows, results)
+  printTable(rows)
+  const goals: GoalLine[] = []
+  for (const format of o.formats) {
+    const r = results[format] as any
+    goals.push({ goal: `${format}: STORE on A → visible on B, p50`, measured: `${round(r.latencyMs.p50)} ms`, target: '< 10 ms', met: r.latencyMs.p50 < 10 })
+    goals.push({ goal: `${format}: p99`, measured: `${round(r.latencyMs.p99)} ms`, target: '< 50 ms', met: r.latencyMs.p99 < 50 })
+    const rate = r.bridge.changes / r.bridge.seconds
+    const best = Math.max(r.dsyncInTurn.perSecond, r.dsyncParallel.perSecond)
+    goals.push({ goal: `${format}: bulk rate vs dsync (best of in turn / parallel)`, measured: `${Math.round(rate)}/s vs ${Math.round(best)}/s`, target: '>= dsync', met: rate >= best })
+  }
+  printGoals(goals)
+  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, 'bridge.json'), JSON.stringify({ ...results, goals, loadAverageAtEnd: loadavg() }, null, 2) + '\n')
+  console.log(`wrote ${join(out, 'bridge.json')}`)
+}
+
+main().catch(err => { console.error(err); process.exitCode = 1 })
