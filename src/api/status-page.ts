@@ -89,7 +89,7 @@ function renderPeer (body, p, now) {
   cell(row, p.rates.entriesInPerSec + '/s', 'num', 'entriesIn')
   cell(row, bytes(p.rates.bytesInPerSec) + '/s in, ' + bytes(p.rates.bytesOutPerSec) + '/s out', 'num', 'bytes')
   const e = p.lastError
-  cell(row, e === null ? '-' : e.code + ': ' + e.reason + ' (' + ago(e.at, now) + ')', 'small', 'lastError')
+  cell(row, e === null ? '-' : e.code + (e.reason ? ': ' + e.reason : '') + ' (' + ago(e.at, now) + ')', 'small', 'lastError')
 }
 function renderPeers (s) {
   const body = $('peers').tBodies[0]
