@@ -129,7 +129,8 @@ export class DovecotBridge {
     let worker = this.#workers.get(user)
     if (worker === undefined) {
       const o = this.#o
-      worker = new UserWorker({ user, store: o.store, pool: this.#pool as ImapPool, state: this.#store as BridgeState, counters: this.#counters, ...(o.section.mailboxes !== undefined ? { mailboxes: o.section.mailboxes } : {}) })
+      const mailboxes = o.section.mailboxes !== undefined ? { mailboxes: o.section.mailboxes } : {}
+      worker = new UserWorker({ user, store: o.store, pool: this.#pool as ImapPool, state: this.#store as BridgeState, counters: this.#counters, ...mailboxes })
       this.#workers.set(user, worker)
     }
     return worker
@@ -170,7 +171,8 @@ export class DovecotBridge {
     this.#counters.catchUps++
     this.#lastCatchUpAt = Date.now()
     if (results.every(r => r.status === 'fulfilled')) this.#ok()
-    this.#o.log.info({ event: 'bridge-catch-up', why, users: users.length, failed: results.filter(r => r.status === 'rejected').length, durationMs: Date.now() - started }, 'Dovecot catch-up')
+    const failed = results.filter(r => r.status === 'rejected').length
+    this.#o.log.info({ event: 'bridge-catch-up', why, users: users.length, failed, durationMs: Date.now() - started }, 'Dovecot catch-up')
   }
 
   #ok (): void {

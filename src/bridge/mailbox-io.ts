@@ -26,7 +26,10 @@ export async function listMailboxes (client: ImapFlow, configured: string[] | un
  * only of those `idOf` does not know (headers cost far more to parse than flags).
  * `presentOf` asks which of these UIDs (or, with 'all', which UIDs at all) still exist.
  */
-export async function readMailbox (client: ImapFlow, mailbox: string, known: { validity?: number, modseq: bigint, idOf: (uid: number) => string | undefined }, presentOf?: number[] | 'all'): Promise<MailboxRead> {
+/** What the bridge knows of a mailbox before reading it. */
+export interface KnownMailbox { validity?: number, modseq: bigint, idOf: (uid: number) => string | undefined }
+
+export async function readMailbox (client: ImapFlow, mailbox: string, known: KnownMailbox, presentOf?: number[] | 'all'): Promise<MailboxRead> {
   const lock = await client.getMailboxLock(mailbox)
   try {
     // A session that stays selected sees other sessions' changes only after a command: NOOP first.

@@ -128,7 +128,8 @@ export class UserWorker {
     const client = await this.#o.pool.session(this.user)
     const started = performance.now()
     const known = box
-    const read = await readMailbox(client, name, { ...(known !== undefined ? { validity: known.uidValidity } : {}), modseq: known?.highestModseq ?? 0n, idOf: uid => known?.messages.get(uid)?.id }, presentOf)
+    const validity = known !== undefined ? { validity: known.uidValidity } : {}
+    const read = await readMailbox(client, name, { ...validity, modseq: known?.highestModseq ?? 0n, idOf: uid => known?.messages.get(uid)?.id }, presentOf)
     this.#o.counters.syncs++
     if (box === undefined || box.uidValidity !== read.uidValidity) box = index.resetMailbox(name, read.uidValidity)
     const decisions: Decisions = { post: new Map(), apply: new Set() }
