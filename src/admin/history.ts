@@ -71,17 +71,26 @@ function enteredRows (entries: LogEntry[], current: MessageState | undefined, of
   return entries.map((e, i) => {
     const before = entries[i - 1]
     const next = entries[i + 1]
-    let why = before === undefined ? 'entered: no earlier status of this message was in the log here' : `entered: beat the ${before.status} of ${before.origin} (seq ${before.seq}) with ${versus(before, e)}`
+    let why = before === undefined
+      ? 'entered: no earlier status of this message was in the log here'
+      : `entered: beat the ${before.status} of ${before.origin} (seq ${before.seq}) with ${versus(before, e)}`
     if (current?.seq === e.seq) why += '; the current status'
     else if (next !== undefined) why += `; later beaten by seq ${next.seq}`
-    return { outcome: 'entered', status: e.status, origin: e.origin, ts: e.ts, originTime: e.originTime, localTime: e.localTime, apparentOffsetMs: e.originTime - e.localTime, originOffsetMs: offsetAt(e.origin, e.localTime), from: e.from ?? null, seq: e.seq, why }
+    return {
+      outcome: 'entered', status: e.status, origin: e.origin, ts: e.ts, originTime: e.originTime, localTime: e.localTime,
+      apparentOffsetMs: e.originTime - e.localTime, originOffsetMs: offsetAt(e.origin, e.localTime), from: e.from ?? null, seq: e.seq, why
+    }
   })
 }
 
 function discardedRow (d: DiscardRecord, offsetAt: OffsetAt): HistoryRow {
   const originTime = physicalMs(d.ts)
-  const why = `discarded: lost to the winner then, from ${d.winnerOrigin} (ts ${d.winnerTs}), which has ${versus(d, { ts: d.winnerTs, origin: d.winnerOrigin })}`
-  return { outcome: 'discarded', status: d.status, origin: d.origin, ts: d.ts, originTime, localTime: d.localTime, apparentOffsetMs: originTime - d.localTime, originOffsetMs: offsetAt(d.origin, d.localTime), from: d.from ?? null, seq: null, why }
+  const winner = { ts: d.winnerTs, origin: d.winnerOrigin }
+  const why = `discarded: lost to the winner then, from ${d.winnerOrigin} (ts ${d.winnerTs}), which has ${versus(d, winner)}`
+  return {
+    outcome: 'discarded', status: d.status, origin: d.origin, ts: d.ts, originTime, localTime: d.localTime,
+    apparentOffsetMs: originTime - d.localTime, originOffsetMs: offsetAt(d.origin, d.localTime), from: d.from ?? null, seq: null, why
+  }
 }
 
 export async function messageHistory (store: StatusStore, user: string, message: string, peerOffsetAt: OffsetAt = () => null): Promise<MessageHistory> {

@@ -27,8 +27,11 @@ export interface MarkAllResult {
 
 /** Parses a time given as ms since the epoch or an ISO 8601 date; throws INVALID_TIME. */
 export function parseTime (value: unknown): number {
-  const ms = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : typeof value === 'string' ? Date.parse(value) : NaN
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new MarksyncError('INVALID_TIME', `${JSON.stringify(value)} is not a time: give ms since the epoch or an ISO 8601 date such as 2026-11-01T00:00:00Z`)
+  const text = typeof value === 'string' ? value : undefined
+  const ms = typeof value === 'number' ? value : text === undefined ? NaN : /^\d+$/.test(text) ? Number(text) : Date.parse(text)
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new MarksyncError('INVALID_TIME', `${JSON.stringify(value)} is not a time: give ms since the epoch or an ISO 8601 date such as 2026-11-01T00:00:00Z`)
+  }
   return ms
 }
 
@@ -45,7 +48,9 @@ async function olderThan (store: StatusStore, user: string, messages: string[], 
  */
 export async function markAll (store: StatusStore, user: string, options: MarkAllOptions): Promise<MarkAllResult> {
   checkUser(user)
-  if (options.status !== 'read' && options.status !== 'deleted') throw new MarksyncError('INVALID_STATUS', 'mark-all sets read or deleted (it acts on unread messages)')
+  if (options.status !== 'read' && options.status !== 'deleted') {
+    throw new MarksyncError('INVALID_STATUS', 'mark-all sets read or deleted (it acts on unread messages)')
+  }
   const result: MarkAllResult = { user, status: options.status, marked: 0, skipped: 0 }
   let after: string | undefined
   for (;;) {

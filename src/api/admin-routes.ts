@@ -25,7 +25,9 @@ function parseMarkAll (body: unknown): MarkAllOptions {
 /** The whole request is validated before anything is applied. */
 function parseImport (body: unknown): Change[] {
   const list = isObject(body) ? body.changes : undefined
-  if (!Array.isArray(list) || list.length === 0) throw new HttpError(400, 'INVALID_ENTRY', 'the body must be {"changes": [{user, message, status, origin, ts}, ...]}')
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new HttpError(400, 'INVALID_ENTRY', 'the body must be {"changes": [{user, message, status, origin, ts}, ...]}')
+  }
   if (list.length > MAX_API_CHANGES) throw new HttpError(400, 'TOO_MANY_CHANGES', `${list.length} changes; at most ${MAX_API_CHANGES} per request`)
   return checkEach(list, checkChange)
 }

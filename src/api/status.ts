@@ -83,7 +83,15 @@ export function storeHealth (store: StatusStore): StoreHealth {
   return fault === null ? { state: 'ok' } : { state: 'failing', ...fault }
 }
 
-export async function nodeStatus (input: { store: StatusStore, cluster: string, retentionMs: number, peers: PeerStatus[], overview?: StatusOverview }): Promise<object> {
+export interface StatusInput {
+  store: StatusStore
+  cluster: string
+  retentionMs: number
+  peers: PeerStatus[]
+  overview?: StatusOverview
+}
+
+export async function nodeStatus (input: StatusInput): Promise<object> {
   const { store, overview } = input
   const hlc = store.clock.last
   const wallTime = store.clock.wallTime()

@@ -93,7 +93,9 @@ export async function readDiscards (db: Db, user: string, message: string): Prom
  * One chunk of the discard purge, in key order from `after`: deletes records whose local
  * time is older than `olderThan`. Returns where to go on, or null when the family is done.
  */
-export async function purgeDiscards (db: Db, after: Buffer | null, olderThan: number, chunk: number, options: { sync: boolean }): Promise<{ removed: number, next: Buffer | null }> {
+export async function purgeDiscards (
+  db: Db, after: Buffer | null, olderThan: number, chunk: number, options: { sync: boolean }
+): Promise<{ removed: number, next: Buffer | null }> {
   const rows = await db.iterator({ gt: after ?? Buffer.of(FAMILY.discard), lt: Buffer.of(FAMILY.discard + 1), limit: chunk }).all()
   const old = rows.filter(([, value]) => value.readDoubleBE(2) < olderThan).map(([key]) => ({ type: 'del' as const, key }))
   if (old.length > 0) await db.batch(old, options)

@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises'
 import { IMPORT_REQUEST_BYTES, MAX_API_CHANGES, MAX_API_PAGE } from '../../limits.js'
 import { headerLine, lines, parseChangeLine, parseHeader, winnerLine } from '../../admin/export-format.js'
 import { parseTime, type MarkAllResult } from '../../admin/mark-all.js'
-import type { MessageHistory } from '../../admin/history.js'
+import type { HistoryRow, MessageHistory } from '../../admin/history.js'
 import { isoTime, signedMs, table } from '../format.js'
 import { MarksyncError } from '../../errors.js'
 import type { Change, MessageState, Status } from '../../types.js'
@@ -117,7 +117,9 @@ export async function importWinners (args: ClientArgs & { file: string }, io: Io
     sum.stale += result.stale
     sum.duplicate += result.duplicate
   }
-  io.out(args.json === true ? JSON.stringify(sum, null, 2) : `imported ${args.file}: ${sum.changes} changes, ${sum.entered} entered, ${sum.stale} older than what the node has (kept its newer status), ${sum.duplicate} already there`)
+  const human = `imported ${args.file}: ${sum.changes} changes, ${sum.entered} entered, ` +
+    `${sum.stale} older than what the node has (kept its newer status), ${sum.duplicate} already there`
+  io.out(args.json === true ? JSON.stringify(sum, null, 2) : human)
   return 0
 }
 
@@ -129,7 +131,10 @@ export async function explain (args: ClientArgs & { user: string, message: strin
     return 0
   }
   const now = h.current === null ? 'no status known here' : `${h.current.status} now (origin ${h.current.origin}, seq ${h.current.seq})`
-  const rows = h.changes.map(c => [isoTime(c.localTime), c.outcome, c.status, c.origin, isoTime(c.originTime), signedMs(c.originOffsetMs ?? c.apparentOffsetMs) + (c.originOffsetMs === null ? '?' : ''), c.from ?? '-', c.seq === null ? '-' : String(c.seq), c.why])
+  const offset = (c: HistoryRow): string => c.originOffsetMs === null ? `${signedMs(c.apparentOffsetMs)}?` : signedMs(c.originOffsetMs)
+  const rows = h.changes.map(c => [
+    isoTime(c.localTime), c.outcome, c.status, c.origin, isoTime(c.originTime), offset(c), c.from ?? '-', c.seq === null ? '-' : String(c.seq), c.why
+  ])
   const lines = [`${h.user} ${h.message}: ${now}`]
   if (rows.length > 0) lines.push(table(['LOCAL TIME', 'OUTCOME', 'STATUS', 'ORIGIN', 'ORIGIN TIME', 'ORIGIN OFFSET', 'FROM', 'SEQ', 'WHY'], rows))
   if (h.truncated) lines.push('(the user\'s log is long: only its oldest entries were searched)')
