@@ -33,6 +33,7 @@ export interface PeerStatus {
   cursor: number
   /** Local entries the peer has not acknowledged yet (lastSeq - cursor, not counting its own). */
   behind: number
+  /** When an ack last moved the cursor; on an idle link this ages while nothing is owed (see lagMs). */
   lastAckAt: number | null
   /** Estimated peer clock minus our clock, in ms; null until measured. */
   clockOffsetMs: number | null

@@ -16,6 +16,8 @@ export interface MetricsSources {
   seq: () => { lastSeq: number, oldestSeq: number }
   /** The correction the replicator applies to this node's clock, in ms. */
   clockCorrectionMs?: () => number
+  /** How long the oldest entry a peer lacks has waited, in ms (api/status.ts peerLagMs). */
+  peerLagMs?: (peer: PeerStatus) => Promise<number>
   /** 1 while the store cannot write (docs/storage.md "Store faults"). */
   storeFailing?: () => boolean
 }
@@ -103,6 +105,18 @@ export class Metrics {
       collect () {
         this.reset()
         for (const p of sources.peers()) this.set({ peer: p.id }, p.behind)
+      }
+    })
+    new Gauge<'peer'>({
+      name: 'marksync_peer_lag_seconds',
+      help: 'How long the oldest local entry this peer has not acknowledged has waited, in seconds (0: it has everything; replication lag in time)',
+      labelNames: ['peer'],
+      registers,
+      async collect () {
+        this.reset()
+        const lagMs = sources.peerLagMs
+        if (lagMs === undefined) return
+        for (const p of sources.peers()) this.set({ peer: p.id }, await lagMs(p) / 1000)
       }
     })
     new Gauge<'peer'>({

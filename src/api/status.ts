@@ -39,7 +39,8 @@ export function countersOf (store: StatusStore, peers: PeerStatus[]): Record<str
   return counters
 }
 
-async function lagOf (store: StatusStore, peer: PeerStatus, now: number): Promise<number> {
+/** How long the oldest local entry the peer has not acknowledged has waited, in ms (0 when none): 0 on a healthy idle link. */
+export async function peerLagMs (store: Pick<StatusStore, 'feed'>, peer: PeerStatus, now: number): Promise<number> {
   if (peer.behind === 0) return 0
   const [first] = await store.feed(peer.cursor, 1)
   return first === undefined ? 0 : Math.max(0, now - first.localTime)
@@ -49,7 +50,7 @@ async function peerViews (store: StatusStore, peers: PeerStatus[], now: number, 
   const rate = (id: string, what: 'entriesIn' | 'bytesIn' | 'bytesOut'): number => overview?.throughput.perSecond(counterKey(id, what)) ?? 0
   return await Promise.all(peers.map(async p => ({
     ...p,
-    lagMs: await lagOf(store, p, now),
+    lagMs: await peerLagMs(store, p, now),
     rates: { entriesInPerSec: rate(p.id, 'entriesIn'), bytesInPerSec: rate(p.id, 'bytesIn'), bytesOutPerSec: rate(p.id, 'bytesOut') }
   })))
 }

@@ -85,8 +85,17 @@ export function nodeCommands (parser: Argv, run: Run, io: Io): Argv {
       .option('limit', { type: 'number', describe: 'page size (default 100, at most 1000)' })
       .option('after', { type: 'number', describe: 'start after this sequence number' })),
     run(async args => await client.log({ ...args, user: String(args.user) }, io)))
-    .command('status', 'show the node and a table of its peers: connected, entries behind, last ack, clock offset, skewed', y => targetOptions(y),
-      run(async args => await client.status(args, io)))
+    .command('status', 'show the node and its peers: connected, lag in entries and time, clock offset, skewed, last error', y => targetOptions(y)
+      .option('check', { type: 'boolean', default: false, describe: 'for monitoring: one line, exit 0 OK, 1 WARNING, 2 CRITICAL', group: 'Check:' })
+      .option('warn-lag', { type: 'string', describe: 'warn at this peer lag in time (default 60s)', group: 'Check:' })
+      .option('crit-lag', { type: 'string', describe: 'critical at this peer lag in time (default 10m)', group: 'Check:' })
+      .option('warn-disconnected', { type: 'number', describe: 'warn at this many peers down (default 1)', group: 'Check:' })
+      .option('crit-disconnected', { type: 'number', describe: 'critical at this many peers down (default 0: every peer)', group: 'Check:' })
+      .option('warn-skewed', { type: 'number', describe: 'warn at this many skewed peers (default 1)', group: 'Check:' })
+      .option('crit-skewed', { type: 'number', describe: 'critical at this many skewed peers (default 0: never)', group: 'Check:' }),
+    run(async args => args.check === true
+      ? await (await import('./commands/status-check.js')).statusCheck(args, io)
+      : await (await import('./commands/status.js')).status(args, io)))
     .command('purge', 'remove log entries older than the retention now (winners stay)', y => targetOptions(y),
       run(async args => await client.purge(args, io)))
     .command('repair', 'anti-entropy now: compare winners with every peer (or --peer) by digests and repair what differs, both ways', y => targetOptions(y

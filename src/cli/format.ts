@@ -25,3 +25,14 @@ export function signedMs (ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-'
   return `${ms > 0 ? '+' : ''}${Math.round(ms)}ms`
 }
+
+/** A span of time as people say it: "850ms", "42s", "2m 5s", "3h 2m", "-" for unknown. */
+export function span (ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '-'
+  const d = Math.max(0, Math.round(ms))
+  if (d < 1_000) return d === 0 ? '0s' : `${d}ms`
+  const s = Math.round(d / 1_000)
+  if (s < 60) return `${s}s`
+  if (s < 3_600) return `${Math.floor(s / 60)}m ${s % 60}s`
+  return `${Math.floor(s / 3_600)}h ${Math.floor((s % 3_600) / 60)}m`
+}

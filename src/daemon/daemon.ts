@@ -19,7 +19,7 @@ import { Store } from '../store/index.js'
 import type { StoreFault } from '../store/fault.js'
 import { Purger } from './purger.js'
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
-import { countersOf, type StatusOverview } from '../api/status.js'
+import { countersOf, peerLagMs, type StatusOverview } from '../api/status.js'
 import type { ApiBackend } from '../api/routes.js'
 import { OriginView } from './origin-view.js'
 import { Throughput } from './throughput.js'
@@ -116,7 +116,13 @@ export class Daemon {
     const store = new Store(options)
     await openStore(store, node.dataDir)
     this.#store = store
-    this.#metrics = new Metrics({ peers: () => this.peers(), seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }), clockCorrectionMs: () => store.clock.correctionMs, storeFailing: () => store.fault !== null })
+    this.#metrics = new Metrics({
+      peers: () => this.peers(),
+      seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }),
+      clockCorrectionMs: () => store.clock.correctionMs,
+      storeFailing: () => store.fault !== null,
+      peerLagMs: async peer => await peerLagMs(store, peer, store.clock.wallTime())
+    })
     this.#on(store, 'entered', entries => {
       this.#metrics?.entered(entries)
       this.#origins.entered(entries)

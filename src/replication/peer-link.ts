@@ -24,7 +24,7 @@ const MIN_FUTURE_HOLD_MS = 1_000
 
 /** The slice of the store a link uses: the feed's, and the clock to judge the peer's by. */
 export type LinkStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor' | 'applyRemote'> & {
-  readonly clock: { wallTime: () => number }
+  readonly clock: { wallTime: () => number, readonly correctionMs: number }
 }
 
 /** What a link needs of a session: a channel for the feed, and what the status and the rules read. */
@@ -214,7 +214,9 @@ export class PeerLink {
     const max = this.#init.maxClockSkewMs
     const offset = this.#offsetMs ?? 0
     const future = this.#init.store.clock.wallTime() < this.#futureUntil
-    const skewed = Math.abs(offset) > max || future
+    // Against this node's corrected clock: when the peers agree that this node's clock is
+    // off, it is the outlier, and the peers that agree are not skewed.
+    const skewed = Math.abs(offset - this.#init.store.clock.correctionMs) > max || future
     if (skewed !== this.#skewed) {
       this.#skewed = skewed
       this.#init.emit(skewed ? 'peer-skewed' : 'peer-clock-ok', { peer: this.id, offsetMs: offset })

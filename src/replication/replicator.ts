@@ -237,7 +237,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
       current.fail('DUPLICATE_SESSION', 'replaced by a newer session')
     }
     link.attach(s, sample)
-    this.emit('peer-connected', { peer: link.id })
+    // A session replacing another (both ends dialed at once) is no new connection to report.
+    if (current === undefined) this.emit('peer-connected', { peer: link.id })
     this.#correctClock()
   }
 
@@ -293,6 +294,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     const current = clock.correctionMs
     if (next === undefined || next === current) return
     clock.setCorrection(next)
+    // Peers are judged against the corrected clock (peer-link.ts evaluateClock): judge them again.
+    for (const link of this.#links.values()) link.evaluateClock()
     if (next === 0 || current === 0 || Math.abs(next - current) > CORRECTION_EVENT_MS) {
       this.emit('clock-corrected', { correctionMs: next, offsets })
     }

@@ -1,7 +1,7 @@
-import type { ChangesResponse, LogResponse, MessageResponse, NodeStatusResponse, PurgeResponse, UnreadResponse } from '../../contracts.js'
+import type { ChangesResponse, LogResponse, MessageResponse, PurgeResponse, UnreadResponse } from '../../contracts.js'
 import type { Status } from '../../types.js'
 import { userPath } from '../client.js'
-import { ago, isoTime, signedMs, table } from '../format.js'
+import { isoTime, table } from '../format.js'
 import type { Io } from '../io.js'
 import { clientFor, type TargetArgs } from '../target.js'
 
@@ -13,7 +13,7 @@ export interface ClientArgs extends TargetArgs {
   json?: boolean
 }
 
-function emit (io: Io, args: ClientArgs, json: unknown, human: () => string): void {
+export function emit (io: Io, args: ClientArgs, json: unknown, human: () => string): void {
   io.out(args.json === true ? JSON.stringify(json, null, 2) : human())
 }
 
@@ -66,25 +66,6 @@ export async function log (args: ClientArgs & { user: string, limit?: number, af
     const rows = result.entries.map(e => [String(e.seq), e.message, e.status, e.origin, e.from ?? '-', isoTime(e.originTime), isoTime(e.localTime)])
     const text = table(['SEQ', 'MESSAGE', 'STATUS', 'ORIGIN', 'FROM', 'ORIGIN TIME', 'LOCAL TIME'], rows)
     return result.next === null ? text : `${text}\n... more: --after ${result.next}`
-  })
-  return 0
-}
-
-export async function status (args: ClientArgs, io: Io): Promise<number> {
-  const client = clientFor(args)
-  const s = await client.request<NodeStatusResponse>('GET', '/v1/status')
-  emit(io, args, s, () => {
-    const now = s.wallTime
-    const head = [
-      `node ${s.node} (cluster ${s.cluster})  seq ${s.seq}  oldest ${s.oldestSeq}  durability ${s.durability}`,
-      `clock ${isoTime(s.wallTime)}  hlc ${isoTime(s.hlcPhysicalMs)}${s.clockCorrectionMs !== 0 ? `  correction ${signedMs(s.clockCorrectionMs)}` : ''}`
-    ]
-    if (s.peers.length === 0) return [...head, 'no peers'].join('\n')
-    const rows = s.peers.map(p => [
-      p.id, p.connected ? 'yes' : p.since === null ? 'no' : `no (since ${ago(p.since, now)})`, String(p.behind), String(p.cursor), ago(p.lastAckAt, now),
-      signedMs(p.clockOffsetMs), p.skewed ? 'SKEWED' : 'no', p.url
-    ])
-    return [...head, '', table(['PEER', 'CONNECTED', 'BEHIND', 'CURSOR', 'LAST ACK', 'CLOCK OFFSET', 'SKEWED', 'URL'], rows)].join('\n')
   })
   return 0
 }
