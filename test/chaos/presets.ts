@@ -5,7 +5,8 @@ export type Preset = Omit<ChaosOptions, 'seed' | 'log' | 'signal'>
 
 /**
  * The short schedule of `npm test`: under 2 minutes in all, at least 20 faults, of which at
- * least 3 SIGKILLs, a partition, a clock skew of minutes and one outage past retention.
+ * least 3 SIGKILLs, a partition, a clock skew of minutes, one outage past retention, one data
+ * directory wiped and one restored from an older copy.
  */
 export const SHORT: Preset = {
   nodes: 5,
@@ -15,6 +16,8 @@ export const SHORT: Preset = {
   minPartitions: 1,
   skews: 1,
   longDowns: 1,
+  wipes: 1,
+  restores: 1,
   convergeTimeoutMs: 30_000
 }
 
@@ -27,5 +30,7 @@ export const LONG: Preset = {
   minPartitions: 12,
   skews: 6,
   longDowns: 4,
+  wipes: 4,
+  restores: 4,
   convergeTimeoutMs: 120_000
 }
