@@ -30,3 +30,18 @@ export function messageIdOf (headers: Buffer | undefined): string | undefined {
   const value = match?.[1]?.trim()
   return value === undefined || value === '' ? undefined : value
 }
+
+/**
+ * The status after a Lua flag event, from the status before it and the flags the event
+ * set or cleared (the events name the changed flags, not the whole set); undefined
+ * when the event alone cannot tell (`\Deleted` cleared: is `\Seen` still set?).
+ */
+export function statusAfterEvent (before: Status, kind: 'flags-set' | 'flags-clear', flags: string): Status | undefined {
+  const changed = new Set(flags.toLowerCase().split(' '))
+  if (kind === 'flags-set') {
+    if (changed.has('\\deleted')) return 'deleted'
+    return changed.has('\\seen') && before === 'unread' ? 'read' : before
+  }
+  if (changed.has('\\deleted')) return changed.has('\\seen') ? 'unread' : undefined
+  return changed.has('\\seen') && before === 'read' ? 'unread' : before
+}

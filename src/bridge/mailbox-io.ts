@@ -71,23 +71,21 @@ export interface StoreGroup { from: Status, to: Status, uids: number[] }
 
 /**
  * Applies status changes to one mailbox with grouped `UID STORE … ±FLAGS.SILENT`.
- * The first STORE of a group is conditional (UNCHANGEDSINCE the modseq the bridge last
- * read): a message a user changed since is left alone, and the next read shows the
- * user's change, which then wins as the newer one.
+ * Unconditional: the index may hold changes taken from spool events, newer than the
+ * MODSEQ it last read, so an UNCHANGEDSINCE would refuse them wrongly. A user's change
+ * racing the STORE reaches the bridge as its own event, after it, and wins as the newer.
  */
-export async function storeGroups (client: ImapFlow, mailbox: string, groups: StoreGroup[], unchangedSince: bigint): Promise<number> {
+export async function storeGroups (client: ImapFlow, mailbox: string, groups: StoreGroup[]): Promise<number> {
   const lock = await client.getMailboxLock(mailbox)
   let stored = 0
   try {
     for (const group of groups) {
       for (let i = 0; i < group.uids.length; i += BRIDGE_STORE_UIDS) {
         const range = group.uids.slice(i, i + BRIDGE_STORE_UIDS).join(',')
-        let first = true
+        const options = { uid: true, silent: true }
         for (const step of storesFor(group.from, group.to)) {
-          const options = first && unchangedSince > 0n ? { uid: true, silent: true, unchangedSince } : { uid: true, silent: true }
           const ok = step.add ? await client.messageFlagsAdd(range, step.flags, options) : await client.messageFlagsRemove(range, step.flags, options)
           if (!ok) throw new Error(`UID STORE in ${JSON.stringify(mailbox)} failed`)
-          first = false
         }
         stored += Math.min(BRIDGE_STORE_UIDS, group.uids.length - i)
       }

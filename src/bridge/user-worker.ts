@@ -3,6 +3,8 @@ import { MAX_API_CHANGES } from '../limits.js'
 import type { StatusStore } from '../store/api.js'
 import type { LocalChange, Status } from '../types.js'
 import type { BridgeState } from './bridge-state.js'
+import { statusAfterEvent } from './flags.js'
+import type { SpoolEvent } from './spool-line.js'
 import { UserAbsentError, type ImapPool } from './imap-pool.js'
 import { listMailboxes, readMailbox, storeGroups, type Observed, type StoreGroup } from './mailbox-io.js'
 import type { MailboxIndex, UserIndex } from './user-index.js'
@@ -17,6 +19,8 @@ export interface BridgeCounters {
   noMessageId: number
   /** Mailbox reads (event-driven syncs and catch-ups). */
   syncs: number
+  /** Flag events decided without reading Dovecot (the rest read their mailbox). */
+  fastEvents: number
   /** Time spent reading Dovecot and entering changes / writing to Dovecot, in ms. */
   readMs: number
   writeMs: number
@@ -30,6 +34,8 @@ export interface UserWorkerOptions {
   counters: BridgeCounters
   mailboxes?: string[]
 }
+
+type FlagEvent = SpoolEvent & { kind: 'flags-set' | 'flags-clear' }
 
 interface Decisions { post: Map<string, Status>, apply: Set<string> }
 
@@ -45,6 +51,8 @@ export class UserWorker {
   /** Mailboxes with events not yet read, each with the UIDs reported expunged. */
   readonly #pending = new Map<string, Set<number>>()
   #drainQueued = false
+  /** Flag events not handled yet, in spool order. */
+  readonly #flagEvents: FlagEvent[] = []
   /** Set while Dovecot has no such user; cleared by an event or a catch-up. */
   absent = false
   /** Whether every watched mailbox has been read once (else the index may lack copies). */
@@ -56,21 +64,62 @@ export class UserWorker {
 
   get user (): string { return this.#o.user }
 
-  /** Notes a spool event; the mailbox is read soon (events coalesce per mailbox). */
-  noteEvent (mailbox: string, expungedUid?: number): Promise<void> | undefined {
-    if (this.#o.mailboxes !== undefined && !this.#o.mailboxes.includes(mailbox)) return undefined
+  /**
+   * Notes a spool event. A flag change of a copy the index knows is decided from the
+   * event alone (no IMAP read: the latency path); anything else has its mailbox read
+   * soon. Events coalesce while the worker is busy.
+   */
+  noteEvent (event: SpoolEvent): Promise<void> | undefined {
+    if (this.#o.mailboxes !== undefined && !this.#o.mailboxes.includes(event.mailbox)) return undefined
     this.absent = false
-    let uids = this.#pending.get(mailbox)
-    if (uids === undefined) this.#pending.set(mailbox, uids = new Set())
-    if (expungedUid !== undefined) uids.add(expungedUid)
+    if (event.kind === 'flags-set' || event.kind === 'flags-clear') {
+      this.#flagEvents.push(event as FlagEvent)
+    } else {
+      this.#readSoon(event.mailbox, event.kind === 'expunge' ? event.uid : undefined)
+    }
     if (this.#drainQueued) return undefined
     this.#drainQueued = true
     return this.#run(async () => {
       this.#drainQueued = false
+      const events = this.#flagEvents.splice(0)
+      if (events.length > 0) await this.#fastPath(events)
       const pending = [...this.#pending]
       this.#pending.clear()
       for (const [name, expunged] of pending) await this.#sync(name, [...expunged])
     })
+  }
+
+  #readSoon (mailbox: string, expungedUid?: number): void {
+    let uids = this.#pending.get(mailbox)
+    if (uids === undefined) this.#pending.set(mailbox, uids = new Set())
+    if (expungedUid !== undefined) uids.add(expungedUid)
+  }
+
+  /** Flag events of known copies, in order; an event the index cannot decide reads its mailbox instead. */
+  async #fastPath (events: FlagEvent[]): Promise<void> {
+    const index = await this.#loadIndex()
+    const started = performance.now()
+    const decisions: Decisions = { post: new Map(), apply: new Set() }
+    const touched = new Set<MailboxIndex>()
+    for (const e of events) {
+      const box = index.mailbox(e.mailbox)
+      const before = box?.uidValidity === e.uidValidity ? box.messages.get(e.uid) : undefined
+      const status = before === undefined ? undefined : statusAfterEvent(before.status, e.kind, e.flags)
+      if (box === undefined || before === undefined || status === undefined) {
+        this.#readSoon(e.mailbox)
+        continue
+      }
+      if (status === before.status) continue
+      index.set(box, e.uid, { id: before.id, status })
+      touched.add(box)
+      // The newest event for a message decides; one that ends where the winner is posts nothing.
+      if (before.id !== undefined) decisions.post.set(before.id, status)
+    }
+    for (const [id, status] of decisions.post) if (await this.#winner(id) === status) decisions.post.delete(id)
+    await this.#post(decisions.post)
+    for (const box of touched) await this.#o.state.saveMailbox(this.user, box)
+    this.#o.counters.fastEvents += events.length
+    this.#o.counters.readMs += performance.now() - started
   }
 
   /** Reads every watched mailbox in full (changes since the last read, and every expunge). */
@@ -202,13 +251,14 @@ export class UserWorker {
     for (const [box, groups] of byBox) {
       const client = await this.#o.pool.session(this.user)
       const started = performance.now()
-      this.#o.counters.applied += await storeGroups(client, box.name, [...groups.values()], box.highestModseq)
+      this.#o.counters.applied += await storeGroups(client, box.name, [...groups.values()])
       this.#o.counters.writeMs += performance.now() - started
       for (const group of groups.values()) {
         for (const uid of group.uids) index.set(box, uid, { id: box.messages.get(uid)?.id, status: group.to })
       }
-      // Read back: our writes match; a user's change that beat the conditional STORE shows and is entered.
-      await this.#sync(box.name)
+      // No read-back: a user's change racing this STORE comes as its own spool event after it
+      // (and wins as the newer change); the catch-ups are the safety net.
+      await this.#o.state.saveMailbox(this.user, box)
     }
   }
 }
