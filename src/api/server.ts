@@ -118,6 +118,7 @@ export class ApiServer {
     return match !== null && timingSafeEqual(digest(match[1] as string), this.#tokenDigest)
   }
 
+  // eslint-disable-next-line max-lines-per-function -- one request from routing to answer and error reply (to split)
   async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight++
     let route = 'unmatched'

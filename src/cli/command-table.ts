@@ -10,6 +10,8 @@ import type { Literal } from './arguments.js'
  * The commands of `marksync`, declared for yargs. `run` wraps a handler: it places the
  * words after "--" (see arguments.ts) and records the handler's exit code.
  */
+// yargs hands each command its own parsed-arguments shape; the table cannot name them all.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Run = (fn: (args: any) => Promise<number> | number, literal?: Literal) => (args: any) => Promise<void>
 
 const START_EPILOGUE = 'Exit codes: 0 clean stop (SIGTERM/SIGINT/SIGHUP), 1 runtime failure (a port in use), 2 invalid mesh file or usage, ' +

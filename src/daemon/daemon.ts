@@ -17,8 +17,8 @@ import type { PeerStatus, PurgeResult } from '../contracts.js'
 import type { ReplicatorApi, ReplicatorOptions } from '../replication/api.js'
 import { Store } from '../store/index.js'
 import type { StoreFault } from '../store/fault.js'
+import { openStore } from './open-store.js'
 import { Purger } from './purger.js'
-import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
 import { countersOf, peerLagMs, type StatusOverview } from '../api/status.js'
 import type { ApiBackend } from '../api/routes.js'
 import { OriginView } from './origin-view.js'
@@ -167,6 +167,10 @@ export class Daemon {
     if (config.acceptSecrets.length > 0) options.acceptSecrets = config.acceptSecrets
     const replicator = createReplicator(options)
     this.#replicator = replicator
+    this.#logEvents(replicator)
+  }
+  /** Logs the replicator's events and feeds them to the metrics. */
+  #logEvents (replicator: ReplicatorApi): void {
     const log = this.#log
     const m = (): Metrics | undefined => this.#metrics
     this.#on(replicator, 'peer-connected', e => { m()?.peerEvent('connected'); log.info({ event: 'peer-connected', ...e }, 'peer connected') })
@@ -187,6 +191,7 @@ export class Daemon {
     // The contract says peer faults never surface as 'error'; anything that does is logged, not fatal.
     this.#on(replicator, 'error', err => log.error({ event: 'replicator-error', err }, 'replicator error'))
   }
+
 
   async #startApi (): Promise<void> {
     const { config } = this.#options
@@ -267,31 +272,6 @@ export class Daemon {
     } catch (err) {
       this.#log.error({ event: 'stop-failed', component, err }, `stopping the ${component} failed`)
     }
-  }
-}
-
-const ERRNO_HINTS: Record<string, string> = {
-  EACCES: 'permission denied: the user running marksync cannot create or write it',
-  EPERM: 'operation not permitted for the user running marksync',
-  ENOTDIR: 'a part of the path is a file, not a directory',
-  EEXIST: 'the path exists and is not a directory',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'no space left on the device'
-}
-
-/**
- * Opens the store; an operating-system failure (the directory cannot be created, read or
- * written) becomes `DATA_DIR_UNUSABLE` with the cause and the path, which no restart fixes.
- */
-async function openStore (store: Store, dataDir: string): Promise<void> {
-  try {
-    await store.open()
-  } catch (err) {
-    const cause = errnoCause(err)
-    if (isMarksyncError(err) || cause === undefined) throw err
-    const code = cause.code as string
-    const hint = ERRNO_HINTS[code] ?? cause.message
-    throw new MarksyncError('DATA_DIR_UNUSABLE', `data directory ${dataDir} cannot be opened: ${hint} (${code}${cause.path !== undefined ? ` on ${cause.path}` : ''})`, { cause: err })
   }
 }
 

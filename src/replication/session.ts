@@ -267,3 +267,12 @@ export class Session {
     this.#on.onEstablished(this, sample)
   }
 }
+
+/** Closes with SHUTTING_DOWN; a peer that does not finish the close handshake within `graceMs` is cut off. */
+export async function closeWithGrace (s: Session, graceMs: number): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => { s.terminate('SHUTTING_DOWN', 'stop'); resolve() }, graceMs)
+    s.onClose(() => { clearTimeout(timer); resolve() })
+    s.fail('SHUTTING_DOWN', 'the node is stopping')
+  })
+}

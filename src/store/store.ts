@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- faults, incarnations and bulk writes landed meanwhile: to split (issue 13) */
 /**
  * The node's durable state: change feed, per-user logs, winners, unread
  * tables and counts, replication cursors, all in one LevelDB.
@@ -19,7 +20,7 @@ import {
   STORE_RECOVERY_INTERVAL_MS, STORE_RECOVERY_MIN_FREE_BYTES, SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
-import { HybridClock, physicalMs, type WallClock } from '../hlc.js'
+import { HybridClock, type WallClock } from '../hlc.js'
 import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
@@ -33,7 +34,6 @@ import { NO_PEER_RECORD, decodePeerRecord, encodePeerRecord, type PeerRecord } f
 import { META, newIncarnation, openDb, type OpenedDb } from './open-db.js'
 import { purgeChunk } from './purge.js'
 import { checkSeq, readFeed, readLog, readUnread, readWinner, readWinners } from './reads.js'
-import { compareChanges } from './precedence.js'
 import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
 import { purgeDiscards, readDiscards, type DiscardRecord } from './discards.js'
@@ -357,6 +357,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     return this.#clock.wallTime()
   }
 
+  // eslint-disable-next-line max-lines-per-function -- the group commit in one place (to move to its own module)
   async #runGroup (jobs: Job[]): Promise<void> {
     if (jobs[0].alone) {
       await jobs[0].run()
