@@ -67,7 +67,7 @@ t.test('a node whose own clock is off names itself, not its healthy peers', asyn
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'], settings: { heartbeat: '200ms', maxClockSkew: '30s' } })
   const clock = join(dir, 'a.clock')
   await writeFile(clock, '120000')
-  await startDaemon(tt, mesh, 'a', { clockOffsetFile: clock })
+  const a = await startDaemon(tt, mesh, 'a', { clockOffsetFile: clock })
   await startDaemon(tt, mesh, 'b')
   await startDaemon(tt, mesh, 'c')
   await waitFor(async () => {
@@ -84,4 +84,9 @@ t.test('a node whose own clock is off names itself, not its healthy peers', asyn
   const fromB = await runCli(['status', '--api', mesh.nodes.b?.api ?? ''])
   tt.match(fromB.stdout, /\na\s+yes[^\n]*SKEWED/, 'b sees a as the skewed one')
   tt.notMatch(fromB.stdout, /THIS NODE'S CLOCK/)
+  // Both ends dial at once here; a session replacing another is not a second connection.
+  for (const peer of ['b', 'c']) {
+    const events = a.logs.filter(l => l.peer === peer && (l.event === 'peer-connected' || l.event === 'peer-disconnected')).map(l => l.event)
+    tt.equal(events.filter(e => e === 'peer-connected').length, events.filter(e => e === 'peer-disconnected').length + 1, `${peer}: peer-connected once per connection (${events.join(', ')})`)
+  }
 })
