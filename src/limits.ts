@@ -98,6 +98,15 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 export const RECONNECT_MIN_MS = 100
 /** Longest redial delay, in ms. */
 export const RECONNECT_MAX_MS = 30_000
+/** Most links one `links` frame may report (one per configured peer of its sender). */
+export const MAX_REPORTED_LINKS = 1_024
+/** A node reports its links to its peers at most this often while only `have` moves, in ms. */
+export const LINK_REPORT_MS = 250
+/**
+ * Left-out batches a relay remembers per (peer, origin) until the peer confirms them; beyond
+ * it, that origin's entries are relayed to that peer again (bounded memory, 16 bytes each).
+ */
+export const MAX_RELAY_PENDING_BLOCKS = 4_096
 /** Sender pauses while a socket has more than this many bytes queued (ws `bufferedAmount`). */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 

@@ -156,6 +156,7 @@ export class Daemon {
       secret: config.secret,
       listen: node.listen,
       peers: config.peers,
+      links: mesh.links.map(link => link.nodes),
       maxClockSkewMs: s.maxClockSkewMs,
       heartbeatMs: s.heartbeatMs,
       batchEntries: s.batchEntries,

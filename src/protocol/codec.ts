@@ -7,7 +7,7 @@
 import { Packr, Unpackr } from 'msgpackr'
 import { MarksyncError } from '../errors.js'
 import { STATUSES, type Change } from '../types.js'
-import type { Frame } from './frames.js'
+import type { Frame, LinkState } from './frames.js'
 import { scanFrame } from './scan.js'
 import { validateFrame, type WireEntry } from './validate-frames.js'
 
@@ -40,6 +40,7 @@ export function encodeFrame (frame: Frame): Buffer {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(frame)) {
     if (key === 'entries') out[key] = (value as Change[]).map(toWireEntry)
+    else if (key === 'peers') out[key] = (value as LinkState[]).map(([id, up, have]) => [id, up, int(have)])
     else if (typeof value === 'number') out[key] = int(value)
     else out[key] = value
   }

@@ -148,10 +148,29 @@ export interface StateAckFrame {
   chunk: number
 }
 
+/** One link of the sender: `[peer node id, up, have]` (see LinksFrame). */
+export type LinkState = [string, boolean, number]
+
+/**
+ * Either side, after the handshake, whenever one of its links goes up or down and
+ * every LINK_REPORT_MS while `have` moves: the state of its links to its own peers, so
+ * a relay can leave out what the sender gets directly (docs/protocol.md "Relays").
+ */
+export interface LinksFrame {
+  type: 'links'
+  /**
+   * One per configured peer of the sender (at most MAX_REPORTED_LINKS): its id; whether
+   * a session with it is established; `have`, the highest `ts` of that peer's own
+   * changes (origin = that peer) the sender durably applied from that peer's batches
+   * (0: none since it started).
+   */
+  peers: LinkState[]
+}
+
 export type Frame =
   | HelloFrame | WelcomeFrame | AuthFrame | ErrorFrame
   | PingFrame | PongFrame
-  | BatchFrame | AckFrame | HoldFrame | ResumeFrame | StateFrame | StateAckFrame
+  | BatchFrame | AckFrame | HoldFrame | ResumeFrame | StateFrame | StateAckFrame | LinksFrame
   | DigestFrame
 
 export type FrameType = Frame['type']

@@ -5,13 +5,13 @@
  * whole frame with INVALID_FRAME, an unknown `type` with UNKNOWN_FRAME.
  */
 import { MarksyncError } from '../errors.js'
-import { MAX_CLUSTER_BYTES, MAX_OFFERED_VERSIONS, NONCE_BYTES } from '../limits.js'
+import { MAX_CLUSTER_BYTES, MAX_OFFERED_VERSIONS, MAX_REPORTED_LINKS, NONCE_BYTES } from '../limits.js'
 import { checkNodeId } from '../validate.js'
 import { bad, bool, bytes, entries, str, uint, type Obj } from './fields.js'
 import { digestValidators } from './validate-digest-frames.js'
 import type {
-  AckFrame, AuthFrame, BatchFrame, ErrorFrame, Frame, HelloFrame, HoldFrame, PingFrame,
-  PongFrame, ResumeFrame, StateAckFrame, StateFrame, WelcomeFrame
+  AckFrame, AuthFrame, BatchFrame, ErrorFrame, Frame, HelloFrame, HoldFrame, LinkState, LinksFrame,
+  PingFrame, PongFrame, ResumeFrame, StateAckFrame, StateFrame, WelcomeFrame
 } from './frames.js'
 
 const CLUSTER = /^[A-Za-z0-9._-]+$/
@@ -34,6 +34,18 @@ function node (o: Obj): string {
   } catch (err) {
     return bad(`node: ${(err as Error).message}`)
   }
+}
+
+function links (o: Obj): LinksFrame {
+  const list = o.peers
+  if (!Array.isArray(list) || list.length > MAX_REPORTED_LINKS) bad(`peers must be an array of at most ${MAX_REPORTED_LINKS}`)
+  const peers = list.map((p: unknown, i): LinkState => {
+    if (!Array.isArray(p) || p.length !== 3 || typeof p[1] !== 'boolean') bad(`peers[${i}] must be [node id, up, have]`)
+    const have = p[2] as unknown
+    if (typeof have !== 'number' || !Number.isSafeInteger(have) || have < 0) bad(`peers[${i}] have must be a non-negative safe integer`)
+    return [node({ node: p[0] }), p[1], have]
+  })
+  return { type: 'links', peers }
 }
 
 const validators: Record<string, (o: Obj) => Frame> = {
@@ -82,6 +94,7 @@ const validators: Record<string, (o: Obj) => Frame> = {
     return { type: 'state', chunk, round: uint(o, 'round'), seq: uint(o, 'seq'), entries: entries(o), done: bool(o, 'done') }
   },
   'state-ack': (o): StateAckFrame => ({ type: 'state-ack', chunk: uint(o, 'chunk') }),
+  links,
   ...digestValidators
 }
 

@@ -19,6 +19,12 @@ export interface ReplicatorOptions {
   /** Where to accept peers. Port 0 picks a free port (see `Replicator.port`). */
   listen: { host: string, port: number }
   peers: PeerConfig[]
+  /**
+   * Every link of the mesh (the mesh file's, the same on every host). With it, this node
+   * reports its links to its peers and leaves out relays a peer gets from their origin
+   * directly (docs/protocol.md "Relays"); without it, every entry is relayed.
+   */
+  links?: Array<readonly [string, string]>
   tls?: TlsFiles
   heartbeatMs?: number
   maxClockSkewMs?: number

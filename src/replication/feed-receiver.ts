@@ -61,6 +61,8 @@ export class FeedReceiver {
   #roundOut = 0
   #queued = 0
   #applying: Promise<void> = Promise.resolve()
+  /** Highest ts of the peer's own changes in acknowledged batches (reported as `have`). */
+  #originHave = 0
   readonly #counts: ReceiverCounts = { batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0 }
 
   constructor (init: FeedReceiverInit) {
@@ -68,6 +70,11 @@ export class FeedReceiver {
   }
 
   get counts (): ReceiverCounts { return { ...this.#counts } }
+  /**
+   * The highest ts of the peer's own changes this side acknowledged: the peer sends its
+   * own changes in ts order and acks cover gap-free ranges, so every earlier one is here.
+   */
+  get originHave (): number { return this.#originHave }
   /** This side refuses the peer's frames until it resumes. */
   get holding (): boolean { return this.#holding }
 
@@ -123,7 +130,8 @@ export class FeedReceiver {
   #accept (frame: DataFrame): boolean {
     if (frame.round !== this.#roundOut) return false
     if (frame.type === 'batch') {
-      if (this.#expectPrev !== undefined && frame.prev !== this.#expectPrev) return false
+      // A gap is refused; an overlap is a resend of left-out relays (docs/protocol.md "Relays").
+      if (this.#expectPrev !== undefined && frame.prev > this.#expectPrev) return false
       this.#expectPrev = frame.seq
       return true
     }
@@ -200,6 +208,7 @@ export class FeedReceiver {
     if (ch !== this.#channel || this.#holding || round !== this.#roundOut) return
     if (frame.type === 'batch') {
       this.#ackedSeq = frame.seq
+      for (const e of frame.entries) if (e.origin === this.#init.peer && e.ts > this.#originHave) this.#originHave = e.ts
       ch.send({ type: 'ack', seq: frame.seq })
     } else {
       if (frame.done) {

@@ -12,6 +12,7 @@ import type { LogEntry } from '../types.js'
 import type { EmitEvent } from './api.js'
 import type { FrameChannel } from './channel.js'
 import { PeerCursor } from './peer-cursor.js'
+import { RelayGate, type LeftOut, type LinkReport } from './relay-gate.js'
 import { StateTransfer } from './state-transfer.js'
 
 /** The slice of the store the sender reads. */
@@ -25,6 +26,8 @@ export interface FeedSenderInit {
   batchBytes: number
   /** Unacknowledged batches (or chunks) in flight at most. */
   window: number
+  /** Nodes the peer shares a link with in the mesh: relays of their changes are left out (relay-gate.ts). */
+  peerLinkedTo?: ReadonlySet<string>
   emit: EmitEvent
 }
 
@@ -47,11 +50,15 @@ export class FeedSender {
   #transfer: StateTransfer | undefined
   #batchesSent = 0
   #stateTransfers = 0
+  readonly #relay: RelayGate
+  /** A link of the peer went down with left-out relays unconfirmed: send again after this seq. */
+  #resendAfter: number | undefined
 
   constructor (init: FeedSenderInit) {
     this.#init = init
     this.#store = init.store
-    this.#cursor = new PeerCursor(init.store, init.peer)
+    this.#relay = new RelayGate(init.peerLinkedTo ?? new Set())
+    this.#cursor = new PeerCursor(init.store, init.peer, () => this.#relay.lowestPending())
   }
 
   get cursor (): number { return this.#cursor.value }
@@ -74,6 +81,8 @@ export class FeedSender {
     this.#inflight = []
     this.#held = false
     this.#roundIn = 0
+    this.#relay.newSession()
+    this.#resendAfter = undefined
     this.#abortTransfer()
   }
 
@@ -102,13 +111,14 @@ export class FeedSender {
 
   onAck (seq: number): void {
     const ch = this.#channel
-    if (ch === undefined || seq <= this.#cursor.value) return // late, from before a rewind
+    const i = this.#inflight.indexOf(seq)
+    // Late, from before a rewind (a resend's acks are in flight, and may be below the cursor).
+    if (ch === undefined || (seq <= this.#cursor.value && i < 0)) return
     if (seq > this.#sentMax || this.#transfer !== undefined) {
       ch.fail('UNEXPECTED_FRAME', `ack of ${seq}, which was not sent`)
       return
     }
-    const i = this.#inflight.indexOf(seq)
-    this.#cursor.advance(seq)
+    if (seq > this.#cursor.value) this.#cursor.advance(seq)
     if (i >= 0) {
       this.#inflight.splice(0, i + 1)
     } else {
@@ -133,6 +143,16 @@ export class FeedSender {
       this.#cursor.advance(t.seq)
       this.#init.emit('state-transfer', { peer: this.#init.peer, direction: 'send', phase: 'end', entries: t.chunk })
     }
+    this.pump()
+  }
+
+  /** The peer's `links` report: confirmed relays are forgotten, those of a link down sent again. */
+  onLinks (peers: ReadonlyArray<readonly [string, boolean, number]>): void {
+    const reports = new Map<string, LinkReport>()
+    for (const [id, up, have] of peers) reports.set(id, { up, have })
+    const resendAfter = this.#relay.report(reports)
+    if (resendAfter === undefined) return
+    this.#resendAfter = Math.min(this.#resendAfter ?? Infinity, resendAfter)
     this.pump()
   }
 
@@ -186,6 +206,11 @@ export class FeedSender {
         this.#bufferFull = true // woken by the write callback of a send
         return
       }
+      if (this.#resendAfter !== undefined) {
+        if (this.#inflight.length > 0) return // once what is in flight is acknowledged
+        this.#nextAfter = Math.min(this.#nextAfter, this.#resendAfter)
+        this.#resendAfter = undefined
+      }
       if (this.#transfer === undefined && this.#nextAfter < this.#store.oldestSeq - 1) {
         if (this.#inflight.length > 0) return // finish the feed batches in flight first
         this.#startTransfer()
@@ -209,7 +234,9 @@ export class FeedSender {
     const after = this.#nextAfter
     const entries = await this.#store.feed(after, this.#init.batchEntries)
     if (!this.#canSend(ch) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
-    const { out, last } = this.#batchOf(entries, after)
+    const leftOut = new Map<string, LeftOut>()
+    const { out, last } = this.#batchOf(entries, after, leftOut)
+    this.#relay.sent(leftOut)
     this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out })
     this.#inflight.push(last)
     this.#nextAfter = last
@@ -219,14 +246,12 @@ export class FeedSender {
   }
 
   /** The entries of a batch within the byte limit, and the seq it ends at. */
-  #batchOf (entries: LogEntry[], after: number): { out: LogEntry[], last: number } {
+  #batchOf (entries: LogEntry[], after: number, leftOut: Map<string, LeftOut>): { out: LogEntry[], last: number } {
     const out: LogEntry[] = []
     let bytes = 0
     let last = after
     for (const e of entries) {
-      // The peer has these already: it sent them, or made them. A superseded entry is beaten
-      // by a later one that the peer gets too (or sent or made), so it need not travel.
-      if (e.from !== this.#init.peer && e.origin !== this.#init.peer && !this.#store.isSuperseded(e.seq)) {
+      if (this.#needs(e, leftOut)) {
         const b = entryWireBytes(e)
         if (out.length > 0 && bytes + b > this.#init.batchBytes) break
         bytes += b
@@ -235,6 +260,17 @@ export class FeedSender {
       last = e.seq
     }
     return { out, last }
+  }
+
+  /**
+   * The peer has these already: it sent them, or made them. A superseded entry is beaten
+   * by a later one that the peer gets too (or sent or made). A relay of a change whose
+   * origin the peer is linked to reaches it directly (relay-gate.ts).
+   */
+  #needs (e: LogEntry, leftOut: Map<string, LeftOut>): boolean {
+    const peer = this.#init.peer
+    if (e.from === peer || e.origin === peer || this.#store.isSuperseded(e.seq)) return false
+    return e.from === undefined || !this.#relay.leaveOut(e.origin, e.seq, e.ts, leftOut)
   }
 
   #startTransfer (): void {

@@ -15,10 +15,13 @@ export class PeerCursor {
   #lastAckAt: number | null = null
   #writing: Promise<void> | undefined
   #dirty = false
+  readonly #below: () => number | undefined
 
-  constructor (store: CursorStore, peer: string) {
+  /** @param below a seq the persisted value must stay under (relays left out, not confirmed). */
+  constructor (store: CursorStore, peer: string, below: () => number | undefined = () => undefined) {
     this.#store = store
     this.#peer = peer
+    this.#below = below
   }
 
   get value (): number { return this.#value }
@@ -45,7 +48,9 @@ export class PeerCursor {
     try {
       while (this.#dirty) {
         this.#dirty = false
-        await this.#store.setCursor(this.#peer, this.#value)
+        // After a restart, what was left out and not confirmed is sent again.
+        const below = this.#below()
+        await this.#store.setCursor(this.#peer, below === undefined ? this.#value : Math.min(this.#value, below - 1))
       }
     } catch {
       // The store is closing; the peer gets these entries again next time (at-least-once).

@@ -41,6 +41,8 @@ export interface PeerLinkInit {
   healthyAfterMs: number
   /** Changes this node entered lately; arriving again, they are dropped before the store. */
   recent: RecentSet
+  /** Nodes the peer shares a link with in the mesh (this node excluded): relays of theirs are left out. */
+  peerLinkedTo?: ReadonlySet<string>
   emit: EmitEvent
   /** Opens a dialing session to `url`; throws for an unusable URL. */
   dial: (url: string) => void
@@ -80,7 +82,7 @@ export class PeerLink {
     this.url = init.peer.url
     this.#backoff = init.backoff ?? new Backoff()
     const { store, batchEntries, batchBytes, window, emit, recent } = init
-    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, emit })
+    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo: init.peerLinkedTo ?? new Set(), emit })
     this.#receiver = new FeedReceiver({ store, peer: this.id, recent, emit, onFuture: maxTs => this.#onFuture(maxTs) })
   }
 
@@ -91,6 +93,11 @@ export class PeerLink {
 
   async load (): Promise<void> {
     await this.#sender.load()
+  }
+
+  /** This node's link to the peer, as `links` frames report it to other peers. */
+  linkState (): [string, boolean, number] {
+    return [this.id, this.#session?.established === true, this.#receiver.originHave]
   }
 
   /** Dials the peer (and redials whenever no session is attached) until stop(). */
@@ -245,6 +252,7 @@ export class PeerLink {
       case 'state-ack': return this.#sender.onStateAck(frame.chunk)
       case 'hold': return this.#sender.onHold()
       case 'resume': return this.#sender.onResume(frame.round)
+      case 'links': return this.#sender.onLinks(frame.peers)
       default:
         if (!DIGEST_REQUESTS.has(frame.type) && !DIGEST_ANSWERS.has(frame.type)) return session.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
         // Version 1 has no anti-entropy frames: to its sessions they are unknown.

@@ -26,6 +26,8 @@ import { Listener } from './listener.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { PeerBudget, peerKey } from './peer-budget.js'
 import { PeerLink } from './peer-link.js'
+import { LinkReports } from './link-reports.js'
+import { linkedNodes } from './relay-gate.js'
 import { RecentChanges } from './recent-changes.js'
 import { reportClose } from './session-faults.js'
 import { Session, closeWithGrace, type SessionHandlers } from './session.js'
@@ -49,6 +51,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   #ticker: NodeJS.Timeout | undefined
   #pushTimer: NodeJS.Timeout | undefined
   readonly #recent = new RecentChanges(RECENT_CHANGES)
+  /** With the mesh's links known: reports of this node's links, so peers leave out relays. */
+  readonly #reports: LinkReports | undefined
   /** For the links: the key-generic emit, which Node's typed `emit` cannot express. */
   readonly #emit: EmitEvent = (event, ...args) => { EventEmitter.prototype.emit.call(this, event, ...args) }
   readonly #onEntered = (entries: LogEntry[]): void => {
@@ -78,7 +82,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     })
     this.#antiEntropy.on('round', result => { this.emit('anti-entropy-round', result) })
     this.#antiEntropy.on('round-failed', event => { this.emit('anti-entropy-failed', event) })
-    for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer))
+    const linked = linkedNodes(options.links ?? [])
+    for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer, linked.get(peer.id)))
+    this.#reports = options.links === undefined ? undefined : new LinkReports(this.#links.values())
     this.#handlers = {
       onEstablished: (s, sample) => this.#onEstablished(s, sample),
       onSample: (s, sample) => this.#onSample(s, sample),
@@ -111,6 +117,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#o.store.on('clock-jump', this.#onClockJump)
     this.#ticker = setInterval(() => this.#tick(), this.#o.heartbeatMs)
     this.#antiEntropy.start()
+    this.#reports?.start()
     for (const link of this.#links.values()) link.start()
   }
 
@@ -118,6 +125,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     if (!this.#started || this.#stopped) return
     this.#stopped = true
     clearInterval(this.#ticker)
+    this.#reports?.stop()
     clearTimeout(this.#pushTimer)
     this.#o.store.off('entered', this.#onEntered)
     this.#o.store.off('clock-jump', this.#onClockJump)
@@ -141,7 +149,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     return await this.#antiEntropy.repair(options)
   }
 
-  #newLink (peer: { id: string, url: string }): PeerLink {
+  #newLink (peer: { id: string, url: string }, linkedTo: ReadonlySet<string> = new Set()): PeerLink {
     const { store, batchEntries, batchBytes, window, maxClockSkewMs, heartbeatMs } = this.#o
     return new PeerLink({
       store,
@@ -152,6 +160,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
       maxClockSkewMs,
       healthyAfterMs: heartbeatMs,
       recent: this.#recent,
+      peerLinkedTo: new Set([...linkedTo].filter(id => id !== this.#o.nodeId)),
       emit: this.#emit,
       dial: url => this.#dial(peer.id, url),
       digests: {
@@ -238,6 +247,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
       current.fail('DUPLICATE_SESSION', 'replaced by a newer session')
     }
     link.attach(s, sample)
+    this.#reports?.changed()
     // A session replacing another (both ends dialed at once) is no new connection to report.
     if (current === undefined) this.emit('peer-connected', { peer: link.id })
     this.#correctClock()
@@ -262,6 +272,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#sessions.delete(s)
     const link = this.#linkOf(s)
     link?.onSessionClosed(s)
+    if (link !== undefined && link.session === undefined) this.#reports?.changed()
     reportClose(s, this.#budget, this.#emit)
     if (link === undefined || this.#stopped) return
     link.redialAfter(s)

@@ -17,7 +17,7 @@ const loose = new Packr({ useRecords: false, variableMapSize: true })
 const plain = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' })
 
 export const FRAME_TYPES: readonly FrameType[] = [
-  'hello', 'welcome', 'auth', 'error', 'ping', 'pong', 'batch', 'ack', 'hold', 'resume', 'state', 'state-ack',
+  'hello', 'welcome', 'auth', 'error', 'ping', 'pong', 'batch', 'ack', 'hold', 'resume', 'state', 'state-ack', 'links',
   'ae-root', 'ae-buckets', 'ae-users', 'ae-digests', 'ae-pull', 'ae-winners', 'ae-push', 'ae-pushed'
 ]
 
@@ -136,6 +136,7 @@ export function validFrame (r: Prng, type: FrameType, c: FrameContext): Frame {
     case 'resume': return { type, round: r.int(0, 3) }
     case 'state': return { type, chunk: r.int(1, 3), round: r.int(0, 2), seq: n(), entries: Array.from({ length: r.int(0, 4) }, () => validChange(r, c)), done: r.chance(0.5) }
     case 'state-ack': return { type, chunk: r.int(0, 3) }
+    case 'links': return { type, peers: [[c.target, r.chance(0.5), n()], [c.node, r.chance(0.5), n()]] }
     default: return validDigestFrame(r, type, () => validChange(r, c))
   }
 }

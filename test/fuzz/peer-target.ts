@@ -30,7 +30,7 @@ const CLUSTER = 'fuzz'
 const SECRET = Buffer.from('fuzz-cluster-secret-0123456789')
 const HONEST_PREFIX = 'honest-'
 /** Frame types sent after authenticating: the established ones, and handshake ones out of order. */
-const AFTER_AUTH: readonly FrameType[] = ['batch', 'batch', 'batch', 'state', 'state', 'ack', 'state-ack', 'ping', 'pong', 'hold', 'resume', 'hello', 'welcome', 'auth', 'error']
+const AFTER_AUTH: readonly FrameType[] = ['batch', 'batch', 'batch', 'state', 'state', 'ack', 'state-ack', 'ping', 'pong', 'hold', 'resume', 'links', 'hello', 'welcome', 'auth', 'error']
 
 export interface PeerFuzzResult {
   cases: number

@@ -1,0 +1,110 @@
+/**
+ * Relay suppression (docs/protocol.md "Relays"): in a full mesh a node leaves out relays
+ * of changes whose origin its peer is linked to, and when that link goes down the relays
+ * deliver everything, including what was left out just before.
+ */
+import t from 'tap'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Store } from '../../src/store/index.js'
+import { Replicator } from '../../src/replication/index.js'
+import { RelayGate, type LeftOut } from '../../src/replication/relay-gate.js'
+import { LinkProxy } from '../chaos/proxy.js'
+import { freePort } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+import { CLUSTER, SECRET, winners } from './helpers.js'
+
+const LINKS: Array<[string, string]> = [['a', 'b'], ['a', 'c'], ['b', 'c']]
+
+interface Node { id: string, store: Store, repl: Replicator }
+
+async function startNode (t: { teardown (fn: () => unknown): void }, id: string, port: number, peers: Array<{ id: string, url: string }>): Promise<Node> {
+  const dir = await mkdtemp(join(tmpdir(), `marksync-relay-${id}-`))
+  const store = new Store({ location: dir, nodeId: id, durability: 'relaxed' })
+  await store.open()
+  const repl = new Replicator({ store, cluster: CLUSTER, nodeId: id, secret: SECRET, listen: { host: '127.0.0.1', port }, peers, links: LINKS, heartbeatMs: 100, pushDelayMs: 1 })
+  await repl.start()
+  t.teardown(async () => {
+    await repl.stop()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return { id, store, repl }
+}
+
+const fromPeer = (node: Node, peer: string): number => {
+  const s = node.repl.status().find(p => p.id === peer)
+  return (s?.entriesEntered ?? 0) + (s?.entriesDuplicate ?? 0) + (s?.entriesStale ?? 0)
+}
+
+const up = (node: Node, peer: string): boolean => node.repl.status().find(p => p.id === peer)?.connected === true
+
+async function mark (a: Node, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 50) {
+    await a.store.mark(Array.from({ length: 50 }, (_, j) => ({ user: `u${(i + j) % 7}`, message: `${prefix}${i + j}`, status: 'unread' as const })))
+  }
+}
+
+t.test('full mesh: relays left out while links are up, everything delivered when one goes down', async t => {
+  const [pa, pb, pc, nowhere] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  // c reaches a only through a proxy that the test cuts; a's own dial to c goes nowhere.
+  const proxy = new LinkProxy({ target: { host: '127.0.0.1', port: pa } })
+  await proxy.start()
+  t.teardown(async () => { await proxy.stop() })
+  const url = (port: number): string => `ws://127.0.0.1:${port}`
+  const a = await startNode(t, 'a', pa, [{ id: 'b', url: url(pb) }, { id: 'c', url: url(nowhere) }])
+  const b = await startNode(t, 'b', pb, [{ id: 'a', url: url(pa) }, { id: 'c', url: url(pc) }])
+  const c = await startNode(t, 'c', pc, [{ id: 'a', url: url(proxy.port) }, { id: 'b', url: url(pb) }])
+  await waitFor(() => up(a, 'b') && up(a, 'c') && up(b, 'c'), { what: 'mesh up' })
+  await mark(a, 'warm', 50)
+  await waitFor(async () => (await winners(c.store)).length === 50 && (await winners(b.store)).length === 50, { what: 'warm-up' })
+
+  const relayedBefore = fromPeer(c, 'b')
+  await mark(a, 'up', 200)
+  await waitFor(async () => (await winners(c.store)).length === 250, { what: 'c has a’s changes' })
+  await waitFor(() => a.repl.status().every(p => p.behind === 0) && b.repl.status().every(p => p.behind === 0), { what: 'acks' })
+  t.equal(fromPeer(c, 'b') - relayedBefore, 0, 'b relayed none of a’s changes to c: c had them from a')
+
+  // The a–c link breaks while a is making changes: b must deliver them, left out or not.
+  const cutting = mark(a, 'cut', 400)
+  proxy.cut()
+  await cutting
+  await waitFor(() => !up(c, 'a'), { what: 'a–c down' })
+  await waitFor(async () => (await winners(c.store)).length === 650, { timeoutMs: 30_000, what: 'c gets everything through b' })
+  t.same(await winners(c.store), await winners(a.store), 'c equals a with the a–c link down')
+  t.ok(fromPeer(c, 'b') > relayedBefore, 'b relayed to c')
+
+  proxy.heal()
+  await waitFor(() => up(c, 'a'), { timeoutMs: 30_000, what: 'a–c up again' })
+  await mark(a, 'healed', 50)
+  await waitFor(async () => (await winners(c.store)).length === 700, { what: 'after healing' })
+  t.same(await winners(c.store), await winners(a.store))
+  t.same(await winners(b.store), await winners(a.store))
+})
+
+t.test('RelayGate: leaves out only for a linked origin reported up; a report of down asks for a resend', async t => {
+  const gate = new RelayGate(new Set(['o']))
+  const batch = new Map<string, LeftOut>()
+  t.notOk(gate.leaveOut('o', 1, 100, batch), 'no report yet: sent')
+  gate.report(new Map([['o', { up: true, have: 150 }]]))
+  t.ok(gate.leaveOut('o', 2, 100, batch), 'confirmed already (ts ≤ have)')
+  t.equal(batch.size, 0, 'nothing to remember')
+  t.ok(gate.leaveOut('o', 3, 200, batch))
+  t.ok(gate.leaveOut('o', 4, 210, batch))
+  t.notOk(gate.leaveOut('x', 5, 220, batch), 'not linked to the peer: relayed')
+  gate.sent(batch)
+  t.equal(gate.lowestPending(), 3)
+  t.equal(gate.report(new Map([['o', { up: true, have: 205 }]])), undefined, 'partly confirmed, link up')
+  t.equal(gate.lowestPending(), 3, 'the batch is confirmed only as a whole')
+  t.equal(gate.report(new Map([['o', { up: true, have: 210 }]])), undefined)
+  t.equal(gate.lowestPending(), undefined, 'all confirmed')
+  const next = new Map<string, LeftOut>()
+  t.ok(gate.leaveOut('o', 9, 300, next))
+  gate.sent(next)
+  t.equal(gate.report(new Map([['o', { up: false, have: 210 }]])), 8, 'down: resend after seq 8')
+  t.equal(gate.lowestPending(), undefined)
+  t.notOk(gate.leaveOut('o', 10, 310, new Map()), 'down: relayed')
+  gate.newSession()
+  t.notOk(gate.leaveOut('o', 11, 320, new Map()), 'new session, no report yet: relayed')
+})
