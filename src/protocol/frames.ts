@@ -98,6 +98,11 @@ export interface BatchFrame {
   seq: number
   /** The changes, in the sender's seq order (at most MAX_BATCH_ENTRIES). */
   entries: Change[]
+  /**
+   * Optional, true only on the first batch of a resend of left-out relays ("Relays"): its
+   * `prev` is below the last acknowledged seq, and the receiver accepts the overlap.
+   */
+  resend?: boolean
 }
 
 /** Receiver → sender: the batch up to `seq` is durably applied. */

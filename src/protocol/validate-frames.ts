@@ -75,7 +75,9 @@ const validators: Record<string, (o: Obj) => Frame> = {
     const prev = uint(o, 'prev')
     const seq = uint(o, 'seq')
     if (seq <= prev) bad('seq must be greater than prev')
-    return { type: 'batch', prev, seq, round: uint(o, 'round'), entries: entries(o) }
+    const frame: BatchFrame = { type: 'batch', prev, seq, round: uint(o, 'round'), entries: entries(o) }
+    if (o.resend === true) frame.resend = true
+    return frame
   },
   ack: (o): AckFrame => ({ type: 'ack', seq: uint(o, 'seq') }),
   hold: (o): HoldFrame => {

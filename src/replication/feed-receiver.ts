@@ -130,8 +130,9 @@ export class FeedReceiver {
   #accept (frame: DataFrame): boolean {
     if (frame.round !== this.#roundOut) return false
     if (frame.type === 'batch') {
-      // A gap is refused; an overlap is a resend of left-out relays (docs/protocol.md "Relays").
-      if (this.#expectPrev !== undefined && frame.prev > this.#expectPrev) return false
+      // An overlap only as a resend of left-out relays (docs/protocol.md "Relays"); a gap never.
+      const expect = this.#expectPrev
+      if (expect !== undefined && frame.prev !== expect && !(frame.resend === true && frame.prev < expect)) return false
       this.#expectPrev = frame.seq
       return true
     }

@@ -53,6 +53,8 @@ export class FeedSender {
   readonly #relay: RelayGate
   /** A link of the peer went down with left-out relays unconfirmed: send again after this seq. */
   #resendAfter: number | undefined
+  /** The next batch starts a resend (its `prev` may be below the last ack). */
+  #resending = false
 
   constructor (init: FeedSenderInit) {
     this.#init = init
@@ -83,6 +85,7 @@ export class FeedSender {
     this.#roundIn = 0
     this.#relay.newSession()
     this.#resendAfter = undefined
+    this.#resending = false
     this.#abortTransfer()
   }
 
@@ -118,7 +121,8 @@ export class FeedSender {
       ch.fail('UNEXPECTED_FRAME', `ack of ${seq}, which was not sent`)
       return
     }
-    if (seq > this.#cursor.value) this.#cursor.advance(seq)
+    // A resent batch's ack leaves the cursor, but persists it again: what it held back is confirmed.
+    this.#cursor.advance(Math.max(seq, this.#cursor.value))
     if (i >= 0) {
       this.#inflight.splice(0, i + 1)
     } else {
@@ -208,6 +212,7 @@ export class FeedSender {
       }
       if (this.#resendAfter !== undefined) {
         if (this.#inflight.length > 0) return // once what is in flight is acknowledged
+        this.#resending = this.#resendAfter < this.#nextAfter
         this.#nextAfter = Math.min(this.#nextAfter, this.#resendAfter)
         this.#resendAfter = undefined
       }
@@ -237,7 +242,8 @@ export class FeedSender {
     const leftOut = new Map<string, LeftOut>()
     const { out, last } = this.#batchOf(entries, after, leftOut)
     this.#relay.sent(leftOut)
-    this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out })
+    this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out, ...(this.#resending ? { resend: true } : {}) })
+    this.#resending = false
     this.#inflight.push(last)
     this.#nextAfter = last
     this.#sentMax = Math.max(this.#sentMax, last)

@@ -10,6 +10,9 @@ import { join } from 'node:path'
 import { Store } from '../../src/store/index.js'
 import { Replicator } from '../../src/replication/index.js'
 import { RelayGate, type LeftOut } from '../../src/replication/relay-gate.js'
+import { FeedSender } from '../../src/replication/feed-sender.js'
+import { openStore } from '../store/util.js'
+import { RecordingChannel } from './recording-channel.js'
 import { LinkProxy } from '../chaos/proxy.js'
 import { freePort } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -107,4 +110,30 @@ t.test('RelayGate: leaves out only for a linked origin reported up; a report of 
   t.notOk(gate.leaveOut('o', 10, 310, new Map()), 'down: relayed')
   gate.newSession()
   t.notOk(gate.leaveOut('o', 11, 320, new Map()), 'new session, no report yet: relayed')
+})
+
+t.test('FeedSender: relays of an origin left out while the peer reports it up, resent with `resend` when down', async t => {
+  const store = await openStore(t, { nodeId: 'r' })
+  const ts = Date.now() * 1024
+  // Changes made by o, entered here from q: relays towards p, which shares a link with o.
+  await store.applyRemote([0, 1, 2].map(i => ({ user: 'u', message: `m${i}`, status: 'read' as const, origin: 'o', ts: ts + i })), { from: 'q' })
+  const sender = new FeedSender({ store, peer: 'p', batchEntries: 10, batchBytes: 64 * 1024, window: 4, peerLinkedTo: new Set(['o']), emit: () => {} })
+  await sender.load()
+  const ch = new RecordingChannel()
+  sender.attach(ch)
+  t.teardown(async () => { sender.detach(); await sender.idle() })
+  sender.onLinks([['o', true, 0]])
+  sender.pump()
+  await waitFor(() => ch.sent('batch').length === 1, { what: 'first batch' })
+  t.same(ch.sent('batch')[0], { type: 'batch', prev: 0, seq: 3, round: 0, entries: [] }, 'all three left out: p gets them from o')
+  sender.onAck(3)
+  await waitFor(async () => await store.getCursor('p') === 0 && sender.cursor === 3, { what: 'the ack' })
+  sender.onLinks([['o', false, 0]])
+  await waitFor(() => ch.sent('batch').length === 2, { what: 'the resend' })
+  const resend = ch.sent('batch')[1]
+  t.same([resend.prev, resend.seq, resend.resend, resend.entries.length], [0, 3, true, 3], 'resent from before the left-out entries')
+  sender.onAck(3)
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(ch.failure, undefined, 'the resend’s ack is accepted')
+  await waitFor(async () => await store.getCursor('p') === 3, { what: 'cursor persisted once confirmed by the resend' })
 })
