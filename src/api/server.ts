@@ -118,51 +118,57 @@ export class ApiServer {
     return match !== null && timingSafeEqual(digest(match[1] as string), this.#tokenDigest)
   }
 
-  // eslint-disable-next-line max-lines-per-function -- one request from routing to answer and error reply (to split)
   async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight++
     let route = 'unmatched'
     const method = req.method ?? 'GET'
     try {
       if (this.#stopping) throw new HttpError(503, 'SHUTTING_DOWN', 'the node is stopping')
-      // Origin-form paths only. Parsed as a URL relative to a base, a path starting with
-      // "//" named a host: "//x/v1/status" routed to /v1/status and "///%71" threw (500).
-      const target = req.url ?? '/'
-      if (!target.startsWith('/')) throw new HttpError(400, 'INVALID_PATH', 'the request target must be a path starting with "/"')
-      const url = new URL(`http://localhost${target}`)
+      const url = requestUrl(req)
       const match = this.#router.match(method, url.pathname)
       route = match.route
       if (!PUBLIC_ROUTES.has(route) && !this.#authorized(req)) {
         throw new HttpError(401, 'UNAUTHORIZED', 'a valid "Authorization: Bearer <token>" header is required')
       }
-      const maxBytes = this.#options.maxBodyBytes ?? MAX_API_BODY_BYTES
-      const timeoutMs = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
-      const gone = new AbortController()
-      res.once('close', () => gone.abort())
-      const signal = AbortSignal.any([gone.signal, this.#stopped.signal])
-      const ctx: RequestContext = { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs), signal }
-      const result = await match.handler(ctx, match.params)
-      if (result instanceof RawReply) {
-        for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value)
-        this.#send(res, result.status, result.body, result.contentType)
-      }
-      else this.#send(res, 200, JSON.stringify(result), 'application/json')
+      this.#reply(res, await match.handler(this.#context(req, res, url), match.params))
     } catch (err) {
-      const error = toHttpError(err)
-      if (error.status >= 500 && error.code === 'INTERNAL') this.#options.onError?.(err, route)
-      const allow = (err as { allow?: string }).allow
-      if (allow !== undefined) res.setHeader('allow', allow)
-      // After a rejected body the rest of it is unread: close rather than parse it as a request.
-      const unread = error.status === 413 || error.status === 408
-      if (unread || this.#stopping) res.setHeader('connection', 'close')
-      this.#send(res, error.status, JSON.stringify({ error: { code: error.code, message: error.message } }), 'application/json')
-      if (error.status === 413) req.resume()
-      if (error.status === 408) res.once('finish', () => req.socket.destroy())
+      this.#replyError(req, res, err, route)
     } finally {
       this.#options.onRequest?.(route, res.statusCode, method)
       this.#inFlight--
       if (this.#inFlight === 0) this.#idle?.()
     }
+  }
+
+  /** What a route handler gets: the body is read only if it asks, and `signal` ends with the client or the server. */
+  #context (req: IncomingMessage, res: ServerResponse, url: URL): RequestContext {
+    const maxBytes = this.#options.maxBodyBytes ?? MAX_API_BODY_BYTES
+    const timeoutMs = this.#options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS
+    const gone = new AbortController()
+    res.once('close', () => gone.abort())
+    const signal = AbortSignal.any([gone.signal, this.#stopped.signal])
+    return { backend: this.#options.backend, query: url.searchParams, body: async () => await readJsonBody(req, maxBytes, timeoutMs), signal }
+  }
+
+  #reply (res: ServerResponse, result: unknown): void {
+    if (result instanceof RawReply) {
+      for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value)
+      this.#send(res, result.status, result.body, result.contentType)
+    }
+    else this.#send(res, 200, JSON.stringify(result), 'application/json')
+  }
+
+  #replyError (req: IncomingMessage, res: ServerResponse, err: unknown, route: string): void {
+    const error = toHttpError(err)
+    if (error.status >= 500 && error.code === 'INTERNAL') this.#options.onError?.(err, route)
+    const allow = (err as { allow?: string }).allow
+    if (allow !== undefined) res.setHeader('allow', allow)
+    // After a rejected body the rest of it is unread: close rather than parse it as a request.
+    const unread = error.status === 413 || error.status === 408
+    if (unread || this.#stopping) res.setHeader('connection', 'close')
+    this.#send(res, error.status, JSON.stringify({ error: { code: error.code, message: error.message } }), 'application/json')
+    if (error.status === 413) req.resume()
+    if (error.status === 408) res.once('finish', () => req.socket.destroy())
   }
 
   #send (res: ServerResponse, status: number, body: string, contentType: string): void {
@@ -173,4 +179,13 @@ export class ApiServer {
     res.writeHead(status, { 'content-type': contentType.includes('charset') ? contentType : `${contentType}; charset=utf-8`, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' })
     res.end(body)
   }
+}
+
+/** The request target as a URL. Origin-form paths only. */
+function requestUrl (req: IncomingMessage): URL {
+  // Parsed as a URL relative to a base, a path starting with "//" named a host:
+  // "//x/v1/status" routed to /v1/status and "///%71" threw (500).
+  const target = req.url ?? '/'
+  if (!target.startsWith('/')) throw new HttpError(400, 'INVALID_PATH', 'the request target must be a path starting with "/"')
+  return new URL(`http://localhost${target}`)
 }
