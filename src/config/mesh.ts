@@ -3,6 +3,7 @@ import { checkNodeId } from '../validate.js'
 import { parseDovecotSection, type DovecotSection } from '../bridge/config.js'
 import { parseAddress, parsePeerUrl, type Address } from './address.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
+import { parseLinks, type Link } from './links.js'
 import { parseRetired } from './retired.js'
 import { mergeSettings, parseSecretRef, parseSettings, type SecretRef, type Settings } from './settings.js'
 
@@ -30,11 +31,7 @@ export interface MeshNode {
   dovecot?: DovecotSection
 }
 
-/** A link between two nodes; `urls[x]` overrides the URL used on this link to reach x. */
-export interface Link {
-  nodes: [string, string]
-  urls: Record<string, string>
-}
+export type { Link } from './links.js'
 
 export interface Mesh {
   /** Absolute path of the mesh file (empty when parsed from memory). */
@@ -67,46 +64,22 @@ function path (value: unknown, at: JsonPath, problems: Problems, dir: string): s
   return resolve(dir, value)
 }
 
-// eslint-disable-next-line max-lines-per-function -- field-by-field checks of a node entry (to split)
 function parseNode (raw: unknown, at: JsonPath, problems: Problems, dir: string, shared: Partial<Settings>): MeshNode | undefined {
   if (!isObject(raw)) {
     problems.add(at, 'a node must be an object')
     return undefined
   }
   checkKeys(raw, NODE_KEYS, at, problems)
-  let id: string | undefined
-  try {
-    id = checkNodeId(raw.id)
-  } catch (err) {
-    problems.add([...at, 'id'], (err as Error).message)
-  }
-  const peer = parsePeerUrl(raw.peerUrl)
-  if (typeof peer === 'string') problems.add([...at, 'peerUrl'], peer)
-  const api = parseAddress(raw.api)
-  if (typeof api === 'string') problems.add([...at, 'api'], api)
-  let listen: Address | string | undefined = typeof peer === 'string' ? undefined : peer.address
-  if (raw.listen !== undefined) {
-    listen = parseAddress(raw.listen)
-    if (typeof listen === 'string') problems.add([...at, 'listen'], listen)
-  }
+  const id = parseId(raw.id, [...at, 'id'], problems)
+  const { peer, api, listen } = parseAddresses(raw, at, problems)
   const dataDir = path(raw.dataDir, [...at, 'dataDir'], problems, dir)
   const own = parseSettings(raw.settings, [...at, 'settings'], problems)
-  const tls: MeshNode['tls'] = {}
-  if (raw.tls !== undefined) {
-    if (!isObject(raw.tls)) {
-      problems.add([...at, 'tls'], 'must be {"cert": "path", "key": "path"}')
-    } else {
-      checkKeys(raw.tls, ['cert', 'key'], [...at, 'tls'], problems)
-      tls.cert = path(raw.tls.cert, [...at, 'tls', 'cert'], problems, dir)
-      tls.key = path(raw.tls.key, [...at, 'tls', 'key'], problems, dir)
-    }
-  }
-  if (typeof peer !== 'string' && peer.secure && (tls.cert === undefined || tls.key === undefined)) {
+  const tls = parseNodeTls(raw.tls, [...at, 'tls'], problems, dir)
+  if (peer?.secure === true && (tls.cert === undefined || tls.key === undefined)) {
     problems.add([...at, 'peerUrl'], 'a wss:// node needs "tls": {"cert", "key"}')
   }
   const dovecot = raw.dovecot === undefined ? undefined : parseDovecotSection(raw.dovecot, [...at, 'dovecot'], problems, dir)
-  if (id === undefined || typeof peer === 'string' || typeof api === 'string' || listen === undefined ||
-    typeof listen === 'string' || dataDir === undefined) return undefined
+  if (id === undefined || peer === undefined || api === undefined || listen === undefined || dataDir === undefined) return undefined
   return {
     ...(dovecot !== undefined ? { dovecot } : {}),
     id,
@@ -122,73 +95,47 @@ function parseNode (raw: unknown, at: JsonPath, problems: Problems, dir: string,
   }
 }
 
-// eslint-disable-next-line max-lines-per-function -- field-by-field checks of the links (to split)
-function parseLinks (raw: unknown, ids: Map<string, number>, problems: Problems): Link[] {
-  const all = [...ids.keys()]
-  if (raw === undefined || raw === 'full') {
-    const links: Link[] = []
-    for (let i = 0; i < all.length; i++) {
-      for (let j = i + 1; j < all.length; j++) links.push({ nodes: [all[i] as string, all[j] as string], urls: {} })
-    }
-    return links
+function parseId (raw: unknown, at: JsonPath, problems: Problems): string | undefined {
+  try {
+    return checkNodeId(raw)
+  } catch (err) {
+    problems.add(at, (err as Error).message)
+    return undefined
   }
-  if (!Array.isArray(raw)) {
-    problems.add(['links'], 'must be "full" or an array of ["a", "b"] pairs')
-    return []
-  }
-  const links: Link[] = []
-  const seen = new Map<string, number>()
-  raw.forEach((item: unknown, i: number) => {
-    let pair: unknown = item
-    let urls: Record<string, string> = {}
-    let pairPath: JsonPath = ['links', i]
-    if (isObject(item)) {
-      checkKeys(item, ['nodes', 'urls'], ['links', i], problems)
-      pair = item.nodes
-      pairPath = ['links', i, 'nodes']
-      if (item.urls !== undefined) {
-        if (!isObject(item.urls)) problems.add(['links', i, 'urls'], 'must map node ids to ws:// URLs')
-        else urls = parseLinkUrls(item.urls, ['links', i, 'urls'], problems)
-      }
-    }
-    if (!Array.isArray(pair) || pair.length !== 2) {
-      problems.add(pairPath, 'a link must be a pair ["a", "b"] or {"nodes": ["a", "b"], "urls": {...}}')
-      return
-    }
-    let valid = true
-    pair.forEach((id: unknown, k: number) => {
-      if (typeof id !== 'string' || !ids.has(id)) {
-        problems.add([...pairPath, k], `unknown node ${JSON.stringify(id)}`)
-        valid = false
-      }
-    })
-    for (const key of Object.keys(urls)) {
-      if (!pair.includes(key)) problems.add(['links', i, 'urls', key], 'is not one of the two nodes of this link')
-    }
-    if (!valid) return
-    const [a, b] = pair as [string, string]
-    if (a === b) {
-      problems.add(pairPath, `a node cannot link to itself ("${a}")`)
-      return
-    }
-    const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`
-    const first = seen.get(key)
-    if (first !== undefined) problems.add(pairPath, `duplicate link ${a}-${b} (also links[${first}])`)
-    else seen.set(key, i)
-    links.push({ nodes: [a, b], urls })
-  })
-  return links
 }
 
-function parseLinkUrls (raw: Record<string, unknown>, at: JsonPath, problems: Problems): Record<string, string> {
-  const urls: Record<string, string> = {}
-  for (const [key, value] of Object.entries(raw)) {
-    if (key.startsWith('//')) continue
-    const parsed = parsePeerUrl(value)
-    if (typeof parsed === 'string') problems.add([...at, key], parsed)
-    else urls[key] = parsed.url
+type PeerUrl = Exclude<ReturnType<typeof parsePeerUrl>, string>
+
+/** A node's peerUrl, API and listen addresses; each undefined if it is wrong (the problem is added). */
+function parseAddresses (raw: Record<string, unknown>, at: JsonPath, problems: Problems): { peer?: PeerUrl, api?: Address, listen?: Address } {
+  const peer = parsePeerUrl(raw.peerUrl)
+  if (typeof peer === 'string') problems.add([...at, 'peerUrl'], peer)
+  const api = parseAddress(raw.api)
+  if (typeof api === 'string') problems.add([...at, 'api'], api)
+  // The listen address defaults to the peerUrl's host and port.
+  let listen: Address | string | undefined = typeof peer === 'string' ? undefined : peer.address
+  if (raw.listen !== undefined) {
+    listen = parseAddress(raw.listen)
+    if (typeof listen === 'string') problems.add([...at, 'listen'], listen)
   }
-  return urls
+  return {
+    ...(typeof peer !== 'string' ? { peer } : {}),
+    ...(typeof api !== 'string' ? { api } : {}),
+    ...(listen !== undefined && typeof listen !== 'string' ? { listen } : {})
+  }
+}
+
+function parseNodeTls (raw: unknown, at: JsonPath, problems: Problems, dir: string): MeshNode['tls'] {
+  const tls: MeshNode['tls'] = {}
+  if (raw === undefined) return tls
+  if (!isObject(raw)) {
+    problems.add(at, 'must be {"cert": "path", "key": "path"}')
+    return tls
+  }
+  checkKeys(raw, ['cert', 'key'], at, problems)
+  tls.cert = path(raw.cert, [...at, 'cert'], problems, dir)
+  tls.key = path(raw.key, [...at, 'key'], problems, dir)
+  return tls
 }
 
 /**
@@ -217,7 +164,6 @@ function checkCollisions (nodes: Array<{ node: MeshNode, index: number }>, probl
 }
 
 /** Validates a parsed mesh file; `problems` collects everything wrong, with JSON paths. */
-// eslint-disable-next-line max-lines-per-function -- field-by-field checks of the mesh file (to split)
 export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, problems: Problems } {
   const problems = new Problems()
   const mesh: Mesh = { file, dir, cluster: '', acceptSecrets: [], links: [], nodes: [], retired: [] }
@@ -228,47 +174,59 @@ export function parseMesh (raw: unknown, dir: string, file = ''): { mesh: Mesh, 
   checkKeys(raw, TOP_KEYS, [], problems)
   if (typeof raw.cluster !== 'string' || !CLUSTER.test(raw.cluster)) problems.add(['cluster'], 'must be 1..64 characters of [A-Za-z0-9._-]')
   else mesh.cluster = raw.cluster
-  if (raw.secret === undefined) problems.add(['secret'], 'missing: the cluster secret, {"file": "path"} or {"env": "VARIABLE"}')
-  else mesh.secret = parseSecretRef(raw.secret, ['secret'], problems)
-  if (raw.acceptSecrets !== undefined) {
-    if (!Array.isArray(raw.acceptSecrets) || raw.acceptSecrets.length > MAX_ACCEPT_SECRETS) {
-      problems.add(['acceptSecrets'], `must be an array of at most ${MAX_ACCEPT_SECRETS} {"file"} or {"env"} secrets`)
-    } else {
-      raw.acceptSecrets.forEach((item: unknown, i: number) => {
-        const ref = parseSecretRef(item, ['acceptSecrets', i], problems)
-        if (ref !== undefined) mesh.acceptSecrets.push(ref)
-      })
-    }
-  }
-  if (raw.tls !== undefined) {
-    if (!isObject(raw.tls)) problems.add(['tls'], 'must be {"ca": "path"}')
-    else {
-      checkKeys(raw.tls, ['ca'], ['tls'], problems)
-      mesh.tlsCa = path(raw.tls.ca, ['tls', 'ca'], problems, dir)
-    }
-  }
+  parseSecrets(raw, mesh, problems)
+  parseMeshTls(raw.tls, mesh, problems)
   const shared = parseSettings(raw.settings, ['settings'], problems)
-  const ids = new Map<string, number>()
-  const parsed: Array<{ node: MeshNode, index: number }> = []
-  if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) {
-    problems.add(['nodes'], 'must be a non-empty array of nodes')
-  } else {
-    raw.nodes.forEach((item: unknown, index: number) => {
-      const node = parseNode(item, ['nodes', index], problems, dir, shared)
-      const id = isObject(item) ? item.id : undefined
-      if (typeof id === 'string') {
-        const first = ids.get(id)
-        if (first !== undefined) problems.add(['nodes', index, 'id'], `duplicate node id "${id}" (also nodes[${first}])`)
-        else ids.set(id, index)
-      }
-      if (node !== undefined) parsed.push({ node, index })
-    })
-  }
+  const { ids, parsed } = parseNodes(raw.nodes, problems, dir, shared)
   checkCollisions(parsed, problems)
   mesh.nodes = parsed.map(p => p.node)
   mesh.links = parseLinks(raw.links, ids, problems)
   mesh.retired = parseRetired(raw.retired, ids, problems)
   return { mesh, problems }
+}
+
+function parseSecrets (raw: Record<string, unknown>, mesh: Mesh, problems: Problems): void {
+  if (raw.secret === undefined) problems.add(['secret'], 'missing: the cluster secret, {"file": "path"} or {"env": "VARIABLE"}')
+  else mesh.secret = parseSecretRef(raw.secret, ['secret'], problems)
+  if (raw.acceptSecrets === undefined) return
+  if (!Array.isArray(raw.acceptSecrets) || raw.acceptSecrets.length > MAX_ACCEPT_SECRETS) {
+    problems.add(['acceptSecrets'], `must be an array of at most ${MAX_ACCEPT_SECRETS} {"file"} or {"env"} secrets`)
+    return
+  }
+  raw.acceptSecrets.forEach((item: unknown, i: number) => {
+    const ref = parseSecretRef(item, ['acceptSecrets', i], problems)
+    if (ref !== undefined) mesh.acceptSecrets.push(ref)
+  })
+}
+
+function parseMeshTls (raw: unknown, mesh: Mesh, problems: Problems): void {
+  if (raw === undefined) return
+  if (!isObject(raw)) problems.add(['tls'], 'must be {"ca": "path"}')
+  else {
+    checkKeys(raw, ['ca'], ['tls'], problems)
+    mesh.tlsCa = path(raw.ca, ['tls', 'ca'], problems, mesh.dir)
+  }
+}
+
+/** The valid nodes, and the index of every node id (also of invalid nodes, so links to them are not "unknown"). */
+function parseNodes (raw: unknown, problems: Problems, dir: string, shared: Partial<Settings>): { ids: Map<string, number>, parsed: Array<{ node: MeshNode, index: number }> } {
+  const ids = new Map<string, number>()
+  const parsed: Array<{ node: MeshNode, index: number }> = []
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.add(['nodes'], 'must be a non-empty array of nodes')
+    return { ids, parsed }
+  }
+  raw.forEach((item: unknown, index: number) => {
+    const node = parseNode(item, ['nodes', index], problems, dir, shared)
+    const id = isObject(item) ? item.id : undefined
+    if (typeof id === 'string') {
+      const first = ids.get(id)
+      if (first !== undefined) problems.add(['nodes', index, 'id'], `duplicate node id "${id}" (also nodes[${first}])`)
+      else ids.set(id, index)
+    }
+    if (node !== undefined) parsed.push({ node, index })
+  })
+  return { ids, parsed }
 }
 
 /** The peers of `id`: every node it shares a link with, at the URL that link uses. */
