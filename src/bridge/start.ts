@@ -33,6 +33,6 @@ function registerBridgeMetrics (registry: Registry, status: () => BridgeStatus):
     ['marksync_bridge_catch_ups_total', 'Catch-ups of every known mailbox', s => s.counters.catchUps]
   ]
   for (const [name, help, read] of figures) {
-    new Gauge({ name, help, registers: [registry], collect () { this.set(read(status())) } }) // eslint-disable-line no-new
+    new Gauge({ name, help, registers: [registry], collect () { this.set(read(status())) } })
   }
 }

@@ -123,7 +123,8 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
     const total = o.users * o.messages
     const bridge = await bulk(mesh, total, o.latency)
     const counters = async (api: string): Promise<unknown> => ((await (await fetch(`${api}/v1/status`)).json()) as { bridge: { counters: unknown } }).bridge.counters
-    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs: { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: lat[lat.length - 1], samples: lat.length }, bridge }
+    const latencyMs = { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: lat[lat.length - 1], samples: lat.length }
+    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs, bridge }
     rows.push({ format, what: `latency at 100 changes/s (${lat.length} samples)`, p50_ms: round(percentile(lat, 0.5)), p99_ms: round(percentile(lat, 0.99)), changes: '', seconds: '', 'changes/s': '' })
     rows.push({ format, what: 'bridge bulk (doveadm flags add -A on A)', p50_ms: '', p99_ms: '', changes: bridge.changes, seconds: round(bridge.seconds), 'changes/s': Math.round(bridge.changes / bridge.seconds) })
   } finally {

@@ -35,7 +35,7 @@ export class NodeProc {
     })
   }
 
-  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.#next++
     if (!this.child.connected) throw new Error(`${this.name} is not running`)
     return await new Promise<T>((resolve, reject) => {

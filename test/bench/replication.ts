@@ -131,7 +131,7 @@ async function main (): Promise<void> {
       await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 600_000 })))
       await drain([a, b, c])
       const sent1 = await Promise.all([a, b, c].map(async p => await p.call('stats')))
-      const sum = (stats: any[], node: number, peers?: string[]): number => // eslint-disable-line @typescript-eslint/no-explicit-any
+      const sum = (stats: any[], node: number, peers?: string[]): number =>
         (stats[node].peers as Array<{ id: string, bytesSent: number }>).filter(p => peers === undefined || peers.includes(p.id)).reduce((n, p) => n + p.bytesSent, 0)
       const originBytes = sum(sent1, 0) - sum(sent0, 0)
       const meshBytes = [0, 1, 2].reduce((n, i) => n + sum(sent1, i) - sum(sent0, i), 0)
