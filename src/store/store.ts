@@ -25,7 +25,8 @@ import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } f
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
 import type { Durability, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
 import { BoundedCache } from './bounded-cache.js'
-import { ChangeBatch, type StoreCaches } from './change-batch.js'
+import type { StoreCaches } from './change-batch.js'
+import { commitGroup, type GroupHost } from './group-commit.js'
 import { applyJob, markJob, type ChangeJob, type Job } from './jobs.js'
 import { decodeNumbers, encodeNumbers } from './codec.js'
 import { FaultWatch, faultError, type StoreFault } from './fault.js'
@@ -352,54 +353,29 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     })
   }
 
-  /** One wall clock reading per batch (through the clock, which notices steps). */
-  #readWall (): number {
-    return this.#clock.wallTime()
-  }
-
-  // eslint-disable-next-line max-lines-per-function -- the group commit in one place (to move to its own module)
   async #runGroup (jobs: Job[]): Promise<void> {
     if (jobs[0].alone) {
       await jobs[0].run()
       return
     }
-    const changeJobs = jobs as ChangeJob[]
-    let batch: ChangeBatch
-    const localTime = this.#readWall()
-    try {
-      batch = new ChangeBatch(this.#jobDb(), this.#lastSeq, this.#caches)
-      // One read for the whole group: 64 single-change calls would otherwise wait for 64 reads in turn.
-      await batch.load(changeJobs.length === 1 ? changeJobs[0].pairs : changeJobs.flatMap(job => job.pairs))
-    } catch (err) {
-      const failure = this.#faults.failed(err)
-      for (const job of changeJobs) job.reject(failure)
-      return
-    }
-    const accepted: Array<{ job: ChangeJob, done: () => void }> = []
-    for (const job of changeJobs) {
-      try {
-        accepted.push({ job, done: await job.apply(batch, localTime) })
-      } catch (err) {
-        // A job throws only before it adds anything to the batch; the others go on.
-        job.reject(err)
-      }
-    }
-    if (batch.dirty) {
-      try {
-        const hlc = this.#clock.last
-        await batch.write(META.state, hlc, this.#syncOption())
-        this.#lastSeq = batch.lastSeq
-        this.#persistedHlc = hlc
-        batch.committed()
-        this.#superseded.committed(batch.entries.map(e => e.seq), batch.beaten)
-      } catch (err) {
-        const failure = this.#faults.failed(err)
-        for (const { job } of accepted) job.reject(failure)
-        return
-      }
-      if (batch.entries.length > 0) this.#emitSafely('entered', batch.entries)
-    }
-    for (const { done } of accepted) done()
+    await commitGroup(jobs as ChangeJob[], this.#groupHost)
+  }
+
+  readonly #groupHost: GroupHost = {
+    db: () => this.#jobDb(),
+    lastSeq: () => this.#lastSeq,
+    caches: this.#caches,
+    wallTime: () => this.#clock.wallTime(),
+    hlc: () => this.#clock.last,
+    sync: () => this.#syncOption(),
+    failed: err => this.#faults.failed(err),
+    committed: (batch, hlc) => {
+      this.#lastSeq = batch.lastSeq
+      this.#persistedHlc = hlc
+      batch.committed()
+      this.#superseded.committed(batch.entries.map(e => e.seq), batch.beaten)
+    },
+    entered: entries => { this.#emitSafely('entered', entries) }
   }
 
   /** A throwing listener is a bug of the listener; it must not break the write queue. */
