@@ -1,4 +1,3 @@
-/* eslint-disable max-lines -- the anti-entropy and status wiring landed meanwhile: to move out (issue 13) */
 /**
  * The replicator: one WebSocket session per configured peer, over which this node's
  * feed is pushed and the peer's is applied (docs/protocol.md). It keeps what concerns
@@ -21,7 +20,8 @@ import { MAX_FRAME_BYTES, RECENT_CHANGES } from '../limits.js'
 import type { LogEntry } from '../types.js'
 import type { EmitEvent, ReplicatorApi, ReplicatorEvents, ReplicatorOptions } from './api.js'
 import { AntiEntropy, type AntiEntropyStatus, type RepairOutcome } from './anti-entropy.js'
-import { correctionFor, type ClockSample } from './clock-sample.js'
+import type { ClockSample } from './clock-sample.js'
+import { correctClock } from './clock-correction.js'
 import { Listener } from './listener.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { PeerBudget, peerKey } from './peer-budget.js'
@@ -34,8 +34,6 @@ import { Session, closeWithGrace, type SessionHandlers } from './session.js'
 
 /** Closing sessions get this long to finish the close handshake on stop(), in ms. */
 const STOP_GRACE_MS = 2_000
-/** A correction change smaller than this is applied silently, without an event, in ms. */
-const CORRECTION_EVENT_MS = 1_000
 
 export class Replicator extends EventEmitter<ReplicatorEvents> implements ReplicatorApi {
   readonly #o: ResolvedOptions
@@ -295,21 +293,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#correctClock()
   }
 
-  /** Self-correction (docs/protocol.md "Clock skew"). */
+  /** Self-correction (clock-correction.ts). */
   #correctClock (): void {
-    const offsets: number[] = []
-    for (const link of this.#links.values()) {
-      if (link.session !== undefined && link.offsetMs !== null) offsets.push(link.offsetMs)
-    }
-    const next = correctionFor(offsets, this.#o.maxClockSkewMs)
-    const clock = this.#o.store.clock
-    const current = clock.correctionMs
-    if (next === undefined || next === current) return
-    clock.setCorrection(next)
-    // Peers are judged against the corrected clock (peer-link.ts evaluateClock): judge them again.
-    for (const link of this.#links.values()) link.evaluateClock()
-    if (next === 0 || current === 0 || Math.abs(next - current) > CORRECTION_EVENT_MS) {
-      this.emit('clock-corrected', { correctionMs: next, offsets })
-    }
+    correctClock([...this.#links.values()], this.#o.store.clock, this.#o.maxClockSkewMs, this.#emit)
   }
 }
