@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- faults, incarnations and bulk writes landed meanwhile: to split (issue 13) */
+/* eslint-disable max-lines -- faults, incarnations, cursors and purge still live in the class: to split (issue 13) */
 /**
  * The node's durable state: change feed, per-user logs, winners, unread
  * tables and counts, replication cursors, all in one LevelDB.
