@@ -38,7 +38,7 @@ t.test('a daemon refuses bad API input with the documented 4xx and changes nothi
   tt.same(JSON.parse(cli.stdout).messages, ['m'])
   const denied = await runCli(['unread', 'u', '--api', api, '--token', 'bad'])
   tt.equal(denied.code, EXIT.FAILURE)
-  tt.match(denied.stderr, /UNAUTHORIZED/)
+  tt.match(denied.stderr, /TOKEN_REJECTED/)
   const metrics = await apiCall(api, 'GET', '/metrics', { token })
   tt.match(metrics.text, /marksync_http_requests_total\{route="\/v1\/changes",status="400"\} 3/)
   tt.match(metrics.text, /marksync_http_requests_total\{route="\/v1\/changes",status="401"\} 2/)

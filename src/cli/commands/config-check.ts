@@ -11,7 +11,9 @@ export function configCheck (args: { file: string, node?: string, json?: boolean
   const { mesh, problems } = checkMeshFile(args.file, options)
   const warnings = problems.ok ? meshWarnings(mesh) : []
   if (args.json === true) {
-    io.out(JSON.stringify({ ok: problems.ok, problems: problems.list, warnings, cluster: mesh.cluster, nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes) }, null, 2))
+    const nodes = mesh.nodes.map(n => n.id)
+    const links = mesh.links.map(l => l.nodes)
+    io.out(JSON.stringify({ ok: problems.ok, problems: problems.list, warnings, cluster: mesh.cluster, nodes, links, retired: mesh.retired }, null, 2))
     return problems.ok ? 0 : 1
   }
   if (!problems.ok) {
@@ -32,5 +34,6 @@ function summary (file: string, mesh: Mesh): string {
     lines.push(`  ${node.id}: peer ${node.peerUrl}, listen ${formatAddress(node.listen)}, api ${formatAddress(node.api)}, data ${node.dataDir}`)
     lines.push(`     peers ${peers.join(', ') || '(none)'}; durability ${s.durability}, retention ${formatDuration(s.retentionMs)}, purge every ${s.purgeIntervalMs === 0 ? 'never' : formatDuration(s.purgeIntervalMs)}, max skew ${formatDuration(s.maxClockSkewMs)}, heartbeat ${formatDuration(s.heartbeatMs)}`)
   }
+  if (mesh.retired.length > 0) lines.push(`  retired (no links; their changes stay valid): ${mesh.retired.join(', ')}`)
   return lines.join('\n')
 }
