@@ -68,7 +68,10 @@ t.test('the cluster secret and the API token appear in no log line, answer, stat
     ['config', 'check', mesh.file, '--node', 'a', '--json'], ['config', 'check', inline, '--node', 'a'], ['config', 'check', short, '--node', 'a']]
   const results = await Promise.all(runs.map(async args => await runCli(args)))
   runs.forEach((args, i) => outputs.push([`marksync ${args.join(' ')}`, (results[i]?.stdout ?? '') + (results[i]?.stderr ?? '')]))
-  t.equal(results[0]?.code, 0, 'status works with the token from the mesh file')
+  // Exit 1, not 0: the raw b has gone, and status exits 1 when every peer is down.
+  t.equal(results[0]?.code, 1, 'status with the token from the mesh file: every peer down')
+  t.notMatch(results[0]?.stderr ?? '', /TOKEN_|UNAUTHORIZED/, 'status works with the token from the mesh file')
+  t.equal(JSON.parse(results[1]?.stdout ?? '{}').node, 'a', 'status --json answers with the token from the mesh file')
   t.not(results[2]?.code, 0, 'a wrong token is refused')
   t.equal(results[4]?.code, 1, 'inline secrets are refused')
   t.equal(results[5]?.code, 1, 'a short secret is refused')
