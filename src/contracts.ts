@@ -23,6 +23,18 @@ export interface TlsFiles {
   key?: string | Buffer
 }
 
+/** A hold of a peer's batches (docs/protocol.md "Clock skew"). */
+export interface PeerHold {
+  /** `CLOCK_SKEW`: its clock is ahead; `FUTURE_TIMESTAMP`: it sent entries stamped ahead of ours. */
+  reason: 'CLOCK_SKEW' | 'FUTURE_TIMESTAMP'
+  /** When the hold began, ms (this node's clock). */
+  since: number
+  /** By how much the peer's clock, or its furthest stamp, is ahead of ours, ms. */
+  aheadMs: number
+  /** The earliest time (ms, this node's clock) the hold can end; null: when a heartbeat measures its clock sane. */
+  until: number | null
+}
+
 export interface PeerStatus {
   id: string
   url: string
@@ -40,8 +52,10 @@ export interface PeerStatus {
   skewed: boolean
   /** The peer refuses our batches for now (it sent a hold: our clock is ahead of it). */
   held: boolean
-  /** We refuse the peer's batches for now (its clock is ahead of ours beyond maxClockSkew). */
+  /** We refuse the peer's batches for now (its clock or its stamps are ahead of ours beyond maxClockSkew). */
   holding: boolean
+  /** Why we hold the peer, since when, by how much, and the earliest end; null when we do not. */
+  hold: PeerHold | null
   /** Why the last session with this peer ended abnormally, or a dial failed; null if never. */
   lastError: { code: string, reason: string, at: number } | null
   batchesSent: number

@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   'WINDOW_EXCEEDED',
   'SHUTTING_DOWN',
   'UNKNOWN_ORIGIN',
+  'REINCARNATED',
   'SOCKET_ERROR',
   'INVALID_URL',
   // per-peer budgets (docs/security.md "Budgets")

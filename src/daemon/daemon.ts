@@ -7,6 +7,7 @@
  * writes finish and are answered), then the purge schedule, the replicator (closes
  * peer sessions), and last the store (waits for queued writes, closes LevelDB).
  */
+import { membersOf } from '../config/index.js'
 import type { EventEmitter } from 'node:events'
 import type { NodeConfig } from '../config/load.js'
 import { ApiServer } from '../api/server.js'
@@ -162,7 +163,8 @@ export class Daemon {
       batchEntries: s.batchEntries,
       batchBytes: s.batchBytes,
       window: s.window,
-      antiEntropyIntervalMs: s.antiEntropyIntervalMs
+      antiEntropyIntervalMs: s.antiEntropyIntervalMs,
+      members: membersOf(mesh)
     }
     if (config.tls !== undefined) options.tls = config.tls
     if (config.acceptSecrets.length > 0) options.acceptSecrets = config.acceptSecrets
@@ -180,6 +182,9 @@ export class Daemon {
     this.#on(replicator, 'peer-skewed', e => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
     this.#on(replicator, 'peer-clock-ok', e => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
     this.#on(replicator, 'state-transfer', e => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
+    this.#on(replicator, 'peer-reborn', e => log.warn({ event: 'peer-reborn', ...e }, 'the peer lost state (a wiped or restored data directory): it gets the whole state'))
+    this.#on(replicator, 'restored-copy', e => log.warn({ event: 'restored-copy', ...e }, 'a peer acknowledged more of our feed than we hold: this data directory is an older copy'))
+    this.#on(replicator, 'reincarnated', e => log.warn({ event: 'reincarnated', ...e }, 'new incarnation: sessions restart and the peers send the whole state'))
     this.#on(replicator, 'clock-jump', e => { m()?.clockJump(); log.warn({ event: 'clock-jump', ...e }, 'wall clock jumped') })
     this.#on(replicator, 'clock-corrected', e => log.warn({ event: 'clock-corrected', ...e }, 'peers agree this node\'s clock is off: local timestamps corrected'))
     this.#on(replicator, 'batch-applied', e => { m()?.batchApplied(e); log.debug({ event: 'batch-applied', ...e }, 'batch applied') })

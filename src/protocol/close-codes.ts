@@ -10,6 +10,8 @@ export const CLOSE_POLICY = 1008
 export const CLOSE_TOO_BIG = 1009
 /** RFC 6455 "Try Again Later": refused for now by a per-peer budget, not for this frame. */
 export const CLOSE_TRY_AGAIN_LATER = 1013
+/** RFC 6455 "Service Restart": the node restarts its sessions (a new incarnation). */
+export const CLOSE_SERVICE_RESTART = 1012
 /** Another session between the same two nodes is kept; this one is redundant. */
 export const CLOSE_DUPLICATE_SESSION = 4001
 /** The peer sent nothing for HEARTBEAT_MISSES heartbeat intervals (used with terminate(), seen locally). */
@@ -37,6 +39,8 @@ const CLOSE_FOR: Record<string, number> = {
   DISK_FULL: CLOSE_TRY_AGAIN_LATER,
   STORE_UNAVAILABLE: CLOSE_TRY_AGAIN_LATER,
   UNKNOWN_ORIGIN: CLOSE_POLICY,
+  // this node took a new incarnation (a restored copy): redial at once, nothing is wrong with the peer
+  REINCARNATED: CLOSE_SERVICE_RESTART,
   DUPLICATE_SESSION: CLOSE_DUPLICATE_SESSION,
   HEARTBEAT_TIMEOUT: CLOSE_HEARTBEAT_TIMEOUT,
   SHUTTING_DOWN: CLOSE_GOING_AWAY

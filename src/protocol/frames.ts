@@ -6,8 +6,24 @@
 import type { Change } from '../types.js'
 import type { DigestFrame } from './digest-frames.js'
 
+/**
+ * Optional fields of `hello` and `welcome` (docs/protocol.md "Incarnations"): who the sender
+ * is now, and what it knows of the receiver. A peer without them is trusted as in version 1
+ * before incarnations: its cursors are never questioned.
+ */
+export interface IncarnationClaim {
+  /** The sender's incarnation: 1..64 characters of `[A-Za-z0-9._-]` (marksync: 32 hex digits). */
+  incarnation?: string
+  /** The sender's last feed seq when it sent the frame. */
+  seq?: number
+  /** The receiver's incarnation as the sender last saw it; '' if it knows none. */
+  peerIncarnation?: string
+  /** The highest seq of the receiver's feed (under `peerIncarnation`) the sender acknowledged. */
+  peerSeq?: number
+}
+
 /** Dialer → acceptor, first frame of a session. */
-export interface HelloFrame {
+export interface HelloFrame extends IncarnationClaim {
   type: 'hello'
   /** Protocol versions the dialer speaks, any order; the acceptor picks one. */
   versions: number[]
@@ -22,7 +38,7 @@ export interface HelloFrame {
 }
 
 /** Acceptor → dialer: the chosen version and the acceptor's proof of the secret. */
-export interface WelcomeFrame {
+export interface WelcomeFrame extends IncarnationClaim {
   type: 'welcome'
   /** The protocol version chosen from the hello's `versions`. */
   version: number
@@ -115,10 +131,15 @@ export interface AckFrame {
 /** Receiver → sender: stop sending batches and state; unacknowledged ones were dropped. */
 export interface HoldFrame {
   type: 'hold'
-  /** Why: `CLOCK_SKEW` (the only reason in version 1). */
+  /**
+   * Why: `CLOCK_SKEW` (the sender's clock is ahead) or `FUTURE_TIMESTAMP` (its entries are
+   * stamped ahead of the receiver's clock). A sender handles every reason the same way.
+   */
   reason: string
-  /** The receiver's estimate of the sender's clock offset, ms (sender minus receiver). */
+  /** How far ahead, ms: the sender's clock offset, or the lead of its furthest stamp. */
   offset: number
+  /** Optional: the receiver's clock (ms) at which the hold ends at the earliest, if it knows. */
+  until?: number
 }
 
 /** Receiver → sender: send again, starting after the last acknowledged seq. */

@@ -10,8 +10,8 @@ import { checkNodeId } from '../validate.js'
 import { bad, bool, bytes, entries, str, uint, type Obj } from './fields.js'
 import { digestValidators } from './validate-digest-frames.js'
 import type {
-  AckFrame, AuthFrame, BatchFrame, ErrorFrame, Frame, HelloFrame, HoldFrame, LinkState, LinksFrame,
-  PingFrame, PongFrame, ResumeFrame, StateAckFrame, StateFrame, WelcomeFrame
+  AckFrame, AuthFrame, BatchFrame, ErrorFrame, Frame, HelloFrame, HoldFrame, IncarnationClaim, LinkState,
+  LinksFrame, PingFrame, PongFrame, ResumeFrame, StateAckFrame, StateFrame, WelcomeFrame
 } from './frames.js'
 
 const CLUSTER = /^[A-Za-z0-9._-]+$/
@@ -48,6 +48,24 @@ function links (o: Obj): LinksFrame {
   return { type: 'links', peers }
 }
 
+const INCARNATION = /^[A-Za-z0-9._-]{1,64}$/
+
+/** The optional incarnation fields of hello and welcome (absent from older peers). */
+function claim (o: Obj): IncarnationClaim {
+  const out: IncarnationClaim = {}
+  if (o.incarnation !== undefined) {
+    if (typeof o.incarnation !== 'string' || !INCARNATION.test(o.incarnation)) bad('incarnation must be 1..64 characters of [A-Za-z0-9._-]')
+    out.incarnation = o.incarnation
+  }
+  if (o.peerIncarnation !== undefined) {
+    if (typeof o.peerIncarnation !== 'string' || (o.peerIncarnation !== '' && !INCARNATION.test(o.peerIncarnation))) bad('peerIncarnation must be empty or 1..64 characters of [A-Za-z0-9._-]')
+    out.peerIncarnation = o.peerIncarnation
+  }
+  if (o.seq !== undefined) out.seq = uint(o, 'seq')
+  if (o.peerSeq !== undefined) out.peerSeq = uint(o, 'peerSeq')
+  return out
+}
+
 const validators: Record<string, (o: Obj) => Frame> = {
   hello: (o): HelloFrame => {
     const versions = o.versions
@@ -55,7 +73,7 @@ const validators: Record<string, (o: Obj) => Frame> = {
       !versions.every(v => Number.isSafeInteger(v) && v > 0)) {
       bad(`versions must be 1..${MAX_OFFERED_VERSIONS} positive integers`)
     }
-    return { type: 'hello', versions, cluster: checkCluster(o.cluster), node: node(o), nonce: bytes(o, 'nonce', NONCE_BYTES), time: uint(o, 'time') }
+    return { type: 'hello', versions, cluster: checkCluster(o.cluster), node: node(o), nonce: bytes(o, 'nonce', NONCE_BYTES), time: uint(o, 'time'), ...claim(o) }
   },
   welcome: (o): WelcomeFrame => ({
     type: 'welcome',
@@ -65,7 +83,8 @@ const validators: Record<string, (o: Obj) => Frame> = {
     nonce: bytes(o, 'nonce', NONCE_BYTES),
     time: uint(o, 'time'),
     echo: uint(o, 'echo'),
-    proof: bytes(o, 'proof', PROOF_BYTES)
+    proof: bytes(o, 'proof', PROOF_BYTES),
+    ...claim(o)
   }),
   auth: (o): AuthFrame => ({ type: 'auth', proof: bytes(o, 'proof', PROOF_BYTES), time: uint(o, 'time'), echo: uint(o, 'echo') }),
   error: (o): ErrorFrame => ({ type: 'error', code: str(o, 'code', MAX_ERROR_CODE), message: typeof o.message === 'string' ? o.message.slice(0, MAX_ERROR_MESSAGE) : '' }),
@@ -83,7 +102,9 @@ const validators: Record<string, (o: Obj) => Frame> = {
   hold: (o): HoldFrame => {
     const offset = o.offset
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) bad('offset must be a safe integer')
-    return { type: 'hold', reason: str(o, 'reason', MAX_ERROR_CODE), offset }
+    const hold: HoldFrame = { type: 'hold', reason: str(o, 'reason', MAX_ERROR_CODE), offset }
+    if (o.until !== undefined) hold.until = uint(o, 'until')
+    return hold
   },
   resume: (o): ResumeFrame => {
     const round = uint(o, 'round')

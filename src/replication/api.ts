@@ -40,6 +40,11 @@ export interface ReplicatorOptions {
   budget?: Partial<PeerBudgetOptions>
   /** Time between two anti-entropy rounds with each peer, in ms; 0: only on demand (`repair`). */
   antiEntropyIntervalMs?: number
+  /**
+   * Every valid origin of a change: the mesh's nodes and retired hosts (docs/protocol.md
+   * "Origins"); a frame carrying another origin is refused with UNKNOWN_ORIGIN. Undefined accepts any.
+   */
+  members?: Iterable<string>
 }
 
 /** A session refused in the handshake or closed for bad input (`peer` once it is known). */
@@ -88,6 +93,12 @@ export interface ReplicatorEvents {
   /** An anti-entropy round this node ran (docs/protocol.md §7a). */
   'anti-entropy-round': [event: RoundResult]
   'anti-entropy-failed': [event: { peer: string, reason: string }]
+  /** The peer lost state (a new incarnation, or its feed is behind what we acknowledged): it gets the whole state. */
+  'peer-reborn': [event: { peer: string, verdict: 'new-incarnation' | 'behind', incarnation?: string, seq?: number }]
+  /** A peer acknowledged more of our feed than we hold: this data directory is an older copy. */
+  'restored-copy': [event: { peer: string, peerSeq?: number, lastSeq: number }]
+  /** This node took a new incarnation (after 'restored-copy') and restarts its sessions. */
+  reincarnated: [event: { incarnation: string }]
   error: [err: Error]
 }
 

@@ -8,11 +8,13 @@
  */
 import { isMarksyncError } from '../errors.js'
 import { MAX_WINDOW } from '../limits.js'
-import type { BatchFrame, StateFrame } from '../protocol/index.js'
+import type { BatchFrame, HoldFrame, StateFrame } from '../protocol/index.js'
+import type { PeerHold } from '../contracts.js'
 import type { StatusStore } from '../store/api.js'
 import type { ApplyResult, Change } from '../types.js'
 import type { EmitEvent } from './api.js'
 import type { FrameChannel } from './channel.js'
+import type { Refusal } from './entry-policy.js'
 import { RecentChanges } from './recent-changes.js'
 
 /** The slice of the store the receiver writes to. */
@@ -29,6 +31,10 @@ export interface FeedReceiverInit {
   emit: EmitEvent
   /** The store refused a frame as CLOCK_SKEW; `maxTs` is the frame's greatest timestamp. */
   onFuture: (maxTs: number) => void
+  /** Why the entries of a frame are refused before anything is applied (entry-policy.ts); none: accepted. */
+  refuse?: (entries: readonly Change[]) => Refusal | undefined
+  /** This side acknowledged the peer's feed up to `seq` (a batch, or a finished state transfer). */
+  onAcked?: (seq: number) => void
 }
 
 type DataFrame = BatchFrame | StateFrame
@@ -52,6 +58,7 @@ export class FeedReceiver {
   readonly #init: FeedReceiverInit
   #channel: FrameChannel | undefined
   #holding = false
+  #holdReason: string | undefined
   /** The `prev` the next batch must have (any, before the first of a session). */
   #expectPrev: number | undefined
   /** The last seq this side acknowledged in this session (batch or finished transfer). */
@@ -81,6 +88,7 @@ export class FeedReceiver {
   attach (channel: FrameChannel): void {
     this.#channel = channel
     this.#holding = false
+    this.#holdReason = undefined
     this.#expectPrev = undefined
     this.#ackedSeq = undefined
     this.#expectChunk = 1
@@ -96,13 +104,17 @@ export class FeedReceiver {
     await this.#applying
   }
 
-  /** Holds (refuses the peer's frames, telling it why) or resumes; no-op without a session or a change. */
-  setHold (hold: boolean, offsetMs: number): void {
+  /** Holds (refuses the peer's frames, telling it why) or resumes; no-op without a session. */
+  setHold (hold: PeerHold | null): void {
     const ch = this.#channel
-    if (hold === this.#holding || ch === undefined) return
-    this.#holding = hold
-    if (hold) ch.send({ type: 'hold', reason: 'CLOCK_SKEW', offset: offsetMs })
-    else {
+    if (ch === undefined || (hold === null && !this.#holding) || (hold !== null && hold.reason === this.#holdReason)) return
+    this.#holding = hold !== null
+    this.#holdReason = hold?.reason
+    if (hold !== null) {
+      const frame: HoldFrame = { type: 'hold', reason: hold.reason, offset: Math.round(hold.aheadMs) }
+      if (hold.until !== null) frame.until = Math.round(hold.until)
+      ch.send(frame)
+    } else {
       // The sender restarts from its cursor: our last acknowledgement.
       this.#expectPrev = this.#ackedSeq
       this.#expectChunk = 1
@@ -115,6 +127,11 @@ export class FeedReceiver {
     const ch = this.#channel
     if (ch === undefined) return
     if (this.#holding || !this.#accept(frame)) return // the sender resends the range
+    const refusal = this.#init.refuse?.(frame.entries)
+    if (refusal !== undefined) {
+      ch.fail(refusal.code, refusal.message)
+      return
+    }
     if (this.#queued >= MAX_WINDOW) {
       ch.fail('WINDOW_EXCEEDED', `more than ${MAX_WINDOW} unacknowledged batches`)
       return
@@ -211,9 +228,11 @@ export class FeedReceiver {
       this.#ackedSeq = frame.seq
       for (const e of frame.entries) if (e.origin === this.#init.peer && e.ts > this.#originHave) this.#originHave = e.ts
       ch.send({ type: 'ack', seq: frame.seq })
+      this.#init.onAcked?.(frame.seq)
     } else {
       if (frame.done) {
         this.#ackedSeq = frame.seq
+        this.#init.onAcked?.(frame.seq)
         this.#init.emit('state-transfer', { peer: this.#init.peer, direction: 'receive', phase: 'end' })
       }
       ch.send({ type: 'state-ack', chunk: frame.chunk })

@@ -16,7 +16,7 @@ import { RelayGate, type LeftOut, type LinkReport } from './relay-gate.js'
 import { StateTransfer } from './state-transfer.js'
 
 /** The slice of the store the sender reads. */
-export type SenderStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor'>
+export type SenderStore = Pick<StatusStore, 'nodeId' | 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor'>
 
 export interface FeedSenderInit {
   store: SenderStore
@@ -29,6 +29,10 @@ export interface FeedSenderInit {
   /** Nodes the peer shares a link with in the mesh: relays of their changes are left out (relay-gate.ts). */
   peerLinkedTo?: ReadonlySet<string>
   emit: EmitEvent
+  /** The peer lost state (docs/protocol.md "Incarnations"): send it the whole state first. */
+  resync?: () => boolean
+  /** That full state transfer was acknowledged. */
+  onResynced?: () => void
 }
 
 export class FeedSender {
@@ -100,6 +104,11 @@ export class FeedSender {
     await this.#cursor.idle()
   }
 
+  /** The peer lost state: its cursor counts for nothing (call before attach). */
+  restart (): void {
+    this.#cursor.reset()
+  }
+
   onHold (): void {
     this.#held = true
     this.#rewind()
@@ -145,6 +154,7 @@ export class FeedSender {
       this.#nextAfter = t.seq
       this.#sentMax = Math.max(this.#sentMax, t.seq)
       this.#cursor.advance(t.seq)
+      this.#init.onResynced?.()
       this.#init.emit('state-transfer', { peer: this.#init.peer, direction: 'send', phase: 'end', entries: t.chunk })
     }
     this.pump()
@@ -216,7 +226,7 @@ export class FeedSender {
         this.#nextAfter = Math.min(this.#nextAfter, this.#resendAfter)
         this.#resendAfter = undefined
       }
-      if (this.#transfer === undefined && this.#nextAfter < this.#store.oldestSeq - 1) {
+      if (this.#transfer === undefined && (this.#nextAfter < this.#store.oldestSeq - 1 || this.#init.resync?.() === true)) {
         if (this.#inflight.length > 0) return // finish the feed batches in flight first
         this.#startTransfer()
       }
@@ -269,14 +279,17 @@ export class FeedSender {
   }
 
   /**
-   * The peer has these already: it sent them, or made them. A superseded entry is beaten
-   * by a later one that the peer gets too (or sent or made). A relay of a change whose
-   * origin the peer is linked to reaches it directly (relay-gate.ts).
+   * The peer has these already: it sent them. A superseded entry is beaten by a later one
+   * that the peer gets too (or sent). This node's own changes (made or taken back) and the
+   * peer's own changes that came through another node always go: the origin may not hold
+   * them (docs/protocol.md "Relays"). Other relays of a change whose origin the peer is
+   * linked to reach it directly (relay-gate.ts).
    */
   #needs (e: LogEntry, leftOut: Map<string, LeftOut>): boolean {
     const peer = this.#init.peer
-    if (e.from === peer || e.origin === peer || this.#store.isSuperseded(e.seq)) return false
-    return e.from === undefined || !this.#relay.leaveOut(e.origin, e.seq, e.ts, leftOut)
+    if (e.from === peer || this.#store.isSuperseded(e.seq)) return false
+    if (e.from === undefined || e.origin === this.#store.nodeId || e.origin === peer) return true
+    return !this.#relay.leaveOut(e.origin, e.seq, e.ts, leftOut)
   }
 
   #startTransfer (): void {

@@ -10,7 +10,7 @@ import { MarksyncError } from '../errors.js'
 import { PROTOCOL_VERSIONS } from '../limits.js'
 import {
   HANDSHAKE_FRAMES, chooseVersion, computeProof, newNonce, verifyProof,
-  type AuthFrame, type Frame, type HelloFrame, type ProofInput, type Role, type WelcomeFrame
+  type AuthFrame, type Frame, type HelloFrame, type IncarnationClaim, type ProofInput, type Role, type WelcomeFrame
 } from '../protocol/index.js'
 import { clockSample, type ClockSample } from './clock-sample.js'
 
@@ -27,6 +27,18 @@ export interface HandshakeInit {
   acceptSecrets?: readonly Buffer[]
   /** Node ids allowed to connect (acceptor) or the one expected (dialer: exactly one). */
   peers: ReadonlySet<string>
+  /** The incarnation fields this side sends to `peer` (docs/protocol.md "Incarnations"); none if absent. */
+  claimFor?: (peer: string) => IncarnationClaim
+}
+
+/** Only the claim's fields that are set: an undefined field would travel as nil. */
+function claimFields (claim: IncarnationClaim | undefined): IncarnationClaim {
+  const out: IncarnationClaim = {}
+  if (claim?.incarnation !== undefined) out.incarnation = claim.incarnation
+  if (claim?.seq !== undefined) out.seq = claim.seq
+  if (claim?.peerIncarnation !== undefined) out.peerIncarnation = claim.peerIncarnation
+  if (claim?.peerSeq !== undefined) out.peerSeq = claim.peerSeq
+  return out
 }
 
 export class Handshake {
@@ -39,6 +51,7 @@ export class Handshake {
   #peerNonce: Uint8Array | undefined
   #helloTime = 0
   #welcomeTime = 0
+  #peerClaim: IncarnationClaim = {}
 
   constructor (init: HandshakeInit, send: (frame: Frame) => void, now: () => number) {
     this.#init = init
@@ -50,12 +63,18 @@ export class Handshake {
   /** The peer's node id, known after its hello (acceptor) or from the start (dialer). */
   get peer (): string | undefined { return this.#peer }
   get version (): number | undefined { return this.#version }
+  /** The incarnation fields of the peer's hello or welcome ({} from a peer without them). */
+  get peerClaim (): IncarnationClaim { return this.#peerClaim }
+
+  #claim (peer: string): IncarnationClaim {
+    return claimFields(this.#init.claimFor?.(peer))
+  }
 
   /** The dialer's opening frame. */
   hello (): void {
     this.#helloTime = this.#now()
     const { cluster, nodeId } = this.#init
-    this.#send({ type: 'hello', versions: [...PROTOCOL_VERSIONS], cluster, node: nodeId, nonce: this.#myNonce, time: this.#helloTime })
+    this.#send({ type: 'hello', versions: [...PROTOCOL_VERSIONS], cluster, node: nodeId, nonce: this.#myNonce, time: this.#helloTime, ...this.#claim(this.#peer as string) })
   }
 
   /** One frame before the handshake completed; the clock sample once this side's half is done. */
@@ -109,10 +128,11 @@ export class Handshake {
     this.#peer = hello.node
     this.#version = version
     this.#peerNonce = hello.nonce
+    this.#peerClaim = claimFields(hello)
     this.#welcomeTime = this.#now()
     const proof = computeProof(this.#init.secret, this.#proof('acceptor', hello.nonce))
     const { cluster, nodeId } = this.#init
-    this.#send({ type: 'welcome', version, cluster, node: nodeId, nonce: this.#myNonce, time: this.#welcomeTime, echo: hello.time, proof })
+    this.#send({ type: 'welcome', version, cluster, node: nodeId, nonce: this.#myNonce, time: this.#welcomeTime, echo: hello.time, proof, ...this.#claim(hello.node) })
   }
 
   #onWelcome (frame: WelcomeFrame): ClockSample {
@@ -120,6 +140,7 @@ export class Handshake {
     if (frame.node !== this.#peer) throw new MarksyncError('UNKNOWN_PEER', `dialed ${String(this.#peer)}, answered by ${frame.node}`)
     if (!PROTOCOL_VERSIONS.includes(frame.version)) throw new MarksyncError('UNSUPPORTED_VERSION', `version ${frame.version} was not offered`)
     this.#version = frame.version
+    this.#peerClaim = claimFields(frame)
     const secret = this.#verified(this.#proof('acceptor', frame.nonce), frame.proof)
     if (secret === undefined) throw new MarksyncError('AUTH_FAILED', 'the peer does not know the cluster secret')
     const t3 = this.#now()

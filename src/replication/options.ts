@@ -10,7 +10,7 @@ import type { ReplicatorOptions } from './api.js'
 const FRAME_OVERHEAD_BYTES = 1024
 
 /** The options with every default filled in and every size clamped to what peers accept. */
-export type ResolvedOptions = Required<Omit<ReplicatorOptions, 'tls' | 'budget' | 'acceptSecrets' | 'links'>> & Pick<ReplicatorOptions, 'tls'>
+export type ResolvedOptions = Required<Omit<ReplicatorOptions, 'tls' | 'budget' | 'acceptSecrets' | 'links' | 'members'>> & Pick<ReplicatorOptions, 'tls'>
 
 /** Checks the ids (a bad one throws INVALID_CONFIG; a peer that is this node, or twice, a TypeError). */
 export function resolveOptions (options: ReplicatorOptions): ResolvedOptions {

@@ -32,6 +32,13 @@ export class PeerCursor {
     this.#value = await this.#store.getCursor(this.#peer)
   }
 
+  /** The peer lost what it acknowledged: back to 0, persisted. */
+  reset (): void {
+    this.#value = 0
+    this.#dirty = true
+    if (this.#writing === undefined) this.#writing = this.#write()
+  }
+
   advance (seq: number): void {
     this.#value = seq
     this.#lastAckAt = Date.now()

@@ -5,9 +5,8 @@
  * itself is two halves: FeedSender (our entries out, acks in) and FeedReceiver (the
  * peer's entries applied, acks out); each sees the session only as a FrameChannel.
  */
-import { physicalMs } from '../hlc.js'
 import type { PeerConfig, PeerStatus } from '../contracts.js'
-import type { Frame } from '../protocol/index.js'
+import type { Frame, IncarnationClaim } from '../protocol/index.js'
 import { DIGEST_ANSWERS, DIGEST_REQUESTS, type DigestFrame } from '../protocol/digest-frames.js'
 import type { StatusStore } from '../store/api.js'
 import type { EmitEvent } from './api.js'
@@ -18,17 +17,20 @@ import { FeedSender } from './feed-sender.js'
 import { isOrdinaryClose } from './session-faults.js'
 import type { Session } from './session.js'
 import type { FrameChannel } from './channel.js'
-
-/** Shortest hold after the store refused a batch as CLOCK_SKEW, in ms. */
-const MIN_FUTURE_HOLD_MS = 1_000
+import { refusalOf } from './entry-policy.js'
+import { HoldJudge } from './peer-hold.js'
+import { PeerIncarnation } from './peer-incarnation.js'
 
 /** The slice of the store a link uses: the feed's, and the clock to judge the peer's by. */
-export type LinkStore = Pick<StatusStore, 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor' | 'applyRemote'> & {
+export type LinkStore = Pick<StatusStore, 'nodeId' | 'lastSeq' | 'oldestSeq' | 'feed' | 'isSuperseded' | 'winners' | 'getCursor' | 'setCursor' | 'applyRemote'> &
+  Pick<StatusStore, 'incarnation' | 'getPeerRecord' | 'setPeerRecord'> & {
   readonly clock: { wallTime: () => number, readonly correctionMs: number }
 }
 
 /** What a link needs of a session: a channel for the feed, and what the status and the rules read. */
-export type LinkSession = FrameChannel & Pick<Session, 'role' | 'dialer' | 'closeCode' | 'closeReason' | 'establishedAt' | 'bytesSent' | 'bytesReceived' | 'deliverTo'> & { readonly version?: number }
+export type LinkSession = FrameChannel &
+  Pick<Session, 'role' | 'dialer' | 'closeCode' | 'closeReason' | 'establishedAt' | 'bytesSent' | 'bytesReceived' | 'deliverTo'> &
+  { readonly version?: number } & Partial<Pick<Session, 'peerClaim'>>
 
 export interface PeerLinkInit {
   store: LinkStore
@@ -53,6 +55,10 @@ export interface PeerLinkInit {
     detach: () => void
     onFrame: (frame: DigestFrame, bytes: number) => void
   }
+  /** The nodes and retired hosts of the mesh: the only valid origins (none: any). */
+  members?: ReadonlySet<string>
+  /** The peer acknowledged more of our feed than we hold: this store is an older copy. */
+  onRestoredCopy?: () => void
 }
 
 export class PeerLink {
@@ -71,7 +77,8 @@ export class PeerLink {
   #since: number | null = null
   #skewed = false
   #lastError: PeerStatus['lastError'] = null
-  #futureUntil = 0
+  readonly #holds: HoldJudge
+  readonly #incarnation: PeerIncarnation
   /** Bytes of the sessions before the current one. */
   #bytesSent = 0
   #bytesReceived = 0
@@ -82,8 +89,24 @@ export class PeerLink {
     this.url = init.peer.url
     this.#backoff = init.backoff ?? new Backoff()
     const { store, batchEntries, batchBytes, window, emit, recent } = init
-    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo: init.peerLinkedTo ?? new Set(), emit })
-    this.#receiver = new FeedReceiver({ store, peer: this.id, recent, emit, onFuture: maxTs => this.#onFuture(maxTs) })
+    this.#holds = new HoldJudge(init.maxClockSkewMs)
+    const known = this.#incarnation = new PeerIncarnation(store, this.id)
+    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo: init.peerLinkedTo ?? new Set(), emit, resync: () => known.resync, onResynced: () => known.resynced() })
+    this.#receiver = new FeedReceiver({
+      store,
+      peer: this.id,
+      recent,
+      emit,
+      onFuture: maxTs => this.#onFuture(maxTs),
+      refuse: entries => refusalOf(entries, init.members, store.clock.wallTime()),
+      onAcked: seq => known.acked(seq)
+    })
+  }
+
+  /** The incarnation fields this node sends the peer in the handshake. */
+  claim (): IncarnationClaim {
+    const store = this.#init.store
+    return { incarnation: store.incarnation, seq: store.lastSeq, ...this.#incarnation.known() }
   }
 
   /** The attached session, if any. */
@@ -93,6 +116,7 @@ export class PeerLink {
 
   async load (): Promise<void> {
     await this.#sender.load()
+    await this.#incarnation.load()
   }
 
   /** This node's link to the peer, as `links` frames report it to other peers. */
@@ -114,6 +138,7 @@ export class PeerLink {
   async idle (): Promise<void> {
     await this.#sender.idle()
     await this.#receiver.idle()
+    await this.#incarnation.idle()
   }
 
   attach (session: LinkSession, sample: ClockSample): void {
@@ -121,6 +146,8 @@ export class PeerLink {
     this.#redialTimer = undefined
     this.#session = session
     this.#since = Date.now()
+    this.#judgeClaim(session.peerClaim ?? {})
+    this.#holds.reset()
     this.#sender.attach(session)
     this.#receiver.attach(session)
     session.deliverTo((frame, bytes) => { this.#onFrame(session, frame, bytes) })
@@ -180,6 +207,7 @@ export class PeerLink {
       skewed: this.#skewed,
       held: this.#sender.held,
       holding: this.#receiver.holding,
+      hold: this.#holds.hold,
       lastError: this.#lastError,
       // The order of the API's JSON (docs/operations.md "GET /v1/status").
       batchesSent: sent.batchesSent,
@@ -213,32 +241,40 @@ export class PeerLink {
   }
 
   /**
-   * Skewed: |offset| beyond the limit, or the store refused its timestamps (CLOCK_SKEW)
-   * less than their lead ago. Held (its batches refused): only a peer *ahead* of us,
-   * since only timestamps from the future can drag clocks forward.
+   * Skewed: |offset| beyond the limit. Held (its batches refused): a peer whose clock is
+   * *ahead* (only timestamps from the future can drag clocks forward), or that sent entries
+   * stamped ahead of ours, until they are no longer ahead (peer-hold.ts).
    */
   evaluateClock (): void {
-    const max = this.#init.maxClockSkewMs
     const offset = this.#offsetMs ?? 0
-    const future = this.#init.store.clock.wallTime() < this.#futureUntil
     // Against this node's corrected clock: when the peers agree that this node's clock is
     // off, it is the outlier, and the peers that agree are not skewed.
-    const skewed = Math.abs(offset - this.#init.store.clock.correctionMs) > max || future
+    const skewed = Math.abs(offset - this.#init.store.clock.correctionMs) > this.#init.maxClockSkewMs
     if (skewed !== this.#skewed) {
       this.#skewed = skewed
       this.#init.emit(skewed ? 'peer-skewed' : 'peer-clock-ok', { peer: this.id, offsetMs: offset })
     }
-    this.#receiver.setHold(offset > max || future, offset)
+    const { hold, changed } = this.#holds.evaluate(offset, this.#init.store.clock.wallTime())
+    if (changed) this.#receiver.setHold(hold)
   }
 
-  /**
-   * Timestamps from the future: refuse until our clock reaches them (minus the
-   * tolerance), and at least briefly.
-   */
+  /** Timestamps from the future: hold until our clock reaches them (minus the tolerance), and at least briefly. */
   #onFuture (maxTs: number): void {
-    const wall = this.#init.store.clock.wallTime()
-    this.#futureUntil = Math.max(physicalMs(maxTs) - this.#init.maxClockSkewMs, wall + MIN_FUTURE_HOLD_MS)
+    this.#holds.future(maxTs, this.#init.store.clock.wallTime())
     this.evaluateClock()
+  }
+
+  /** The peer's incarnation fields (docs/protocol.md "Incarnations"): trust its cursors, or start over. */
+  #judgeClaim (claim: IncarnationClaim): void {
+    const store = this.#init.store
+    if (claim.peerIncarnation === store.incarnation && (claim.peerSeq ?? 0) > store.lastSeq) {
+      this.#init.emit('restored-copy', { peer: this.id, peerSeq: claim.peerSeq, lastSeq: store.lastSeq })
+      this.#init.onRestoredCopy?.()
+    }
+    const verdict = this.#incarnation.judge(claim)
+    if (verdict === 'trusted') return
+    this.#sender.restart()
+    this.#init.emit('peer-reborn', { peer: this.id, verdict, incarnation: claim.incarnation, seq: claim.seq })
   }
 
   // ---- frames and dialing ------------------------------------------------------------

@@ -46,6 +46,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   readonly #antiEntropy: AntiEntropy
   #started = false
   #stopped = false
+  #reincarnating = false
+  readonly #members: ReadonlySet<string> | undefined
   #ticker: NodeJS.Timeout | undefined
   #pushTimer: NodeJS.Timeout | undefined
   readonly #recent = new RecentChanges(RECENT_CHANGES)
@@ -80,6 +82,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     })
     this.#antiEntropy.on('round', result => { this.emit('anti-entropy-round', result) })
     this.#antiEntropy.on('round-failed', event => { this.emit('anti-entropy-failed', event) })
+    this.#members = options.members === undefined ? undefined : new Set([this.#o.nodeId, ...options.members])
     const linked = linkedNodes(options.links ?? [])
     for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer, linked.get(peer.id)))
     this.#reports = options.links === undefined ? undefined : new LinkReports(this.#links.values())
@@ -165,8 +168,29 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
         attach: (session, version) => { this.#antiEntropy.attach(peer.id, session, version) },
         detach: () => { this.#antiEntropy.detach(peer.id) },
         onFrame: (frame, bytes) => { this.#antiEntropy.onFrame(peer.id, frame, bytes) }
-      }
+      },
+      members: this.#members,
+      onRestoredCopy: () => { void this.#reincarnate() }
     })
+  }
+
+  /**
+   * A peer acknowledged more of our feed than we hold: this data directory is an older
+   * copy. Take a new incarnation and restart every session, so that every peer sees it
+   * and sends us the whole state, our own lost changes included (docs/protocol.md "Incarnations").
+   */
+  async #reincarnate (): Promise<void> {
+    if (this.#reincarnating || this.#stopped) return
+    this.#reincarnating = true
+    try {
+      const incarnation = await this.#o.store.reincarnate()
+      this.emit('reincarnated', { incarnation })
+      for (const s of this.#sessions) s.fail('REINCARNATED', 'this node is a restored copy and took a new incarnation')
+    } catch (err) {
+      this.emit('error', err as Error)
+    } finally {
+      this.#reincarnating = false
+    }
   }
 
   #inbound (): { open: number, pending: number } {
@@ -215,7 +239,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       heartbeatMs: o.heartbeatMs,
       remoteAddress,
-      frameRate: this.#budget.frameRate()
+      frameRate: this.#budget.frameRate(),
+      claimFor: peer => this.#links.get(peer)?.claim() ?? {}
     }, this.#handlers))
   }
 

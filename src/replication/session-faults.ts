@@ -3,9 +3,9 @@ import { addressKey, peerKey, type PeerBudget } from './peer-budget.js'
 import type { Session } from './session.js'
 
 /** Close codes that end a session without the peer having misbehaved. */
-const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN'])
+const ORDINARY_CLOSES = new Set(['DUPLICATE_SESSION', 'SHUTTING_DOWN', 'REINCARNATED'])
 /** Closes that do not count against a peer's budget: a lost network, or our own refusal. */
-const NOT_FAULTS = new Set(['HEARTBEAT_TIMEOUT', 'BACKED_OFF'])
+const NOT_FAULTS = new Set(['HEARTBEAT_TIMEOUT', 'BACKED_OFF', 'DISK_FULL', 'STORE_UNAVAILABLE'])
 
 /** A close that says nothing bad about the peer (not kept as its last error). */
 export function isOrdinaryClose (code: string): boolean {

@@ -7,7 +7,7 @@
 import type { WebSocket } from 'ws'
 import { MarksyncError, isMarksyncError, type ErrorCode } from '../errors.js'
 import { HEARTBEAT_MISSES, MAX_SESSION_BUFFERED_BYTES } from '../limits.js'
-import { HANDSHAKE_FRAMES, closeCodeFor, decodeFrame, encodeFrame, type Frame, type Role } from '../protocol/index.js'
+import { HANDSHAKE_FRAMES, closeCodeFor, decodeFrame, encodeFrame, type Frame, type IncarnationClaim, type Role } from '../protocol/index.js'
 import { clockSample, type ClockSample } from './clock-sample.js'
 import { Handshake, type HandshakeInit } from './handshake.js'
 import type { FrameRate } from './peer-budget.js'
@@ -81,6 +81,8 @@ export class Session {
   /** The peer's node id, known after its hello (acceptor) or from the start (dialer). */
   get peer (): string | undefined { return this.#handshake.peer }
   get version (): number | undefined { return this.#handshake.version }
+  /** The peer's incarnation fields from the handshake ({} from a peer without them). */
+  get peerClaim (): IncarnationClaim { return this.#handshake.peerClaim }
   /** Error code this side closed with, or the peer's error frame code, or the ws close code. */
   get closeCode (): string | undefined { return this.#closeCode }
   get closeReason (): string { return this.#closeReason }

@@ -16,8 +16,8 @@ function capture (): { io: { out: (s: string) => void, err: (s: string) => void 
 }
 
 const PEERS: PeerStatus[] = [
-  { id: 'b', url: 'ws://127.0.0.1:1', connected: true, since: Date.now() - 5000, cursor: 3, behind: 0, lastAckAt: Date.now() - 2000, clockOffsetMs: 12, skewed: false, held: false, holding: false, lastError: null, batchesSent: 2, batchesReceived: 1, entriesEntered: 1, entriesStale: 0, entriesDuplicate: 0, bytesSent: 100, bytesReceived: 50, stateTransfers: 0 },
-  { id: 'c', url: 'ws://127.0.0.1:2', connected: false, since: Date.now() - 120_000, cursor: 0, behind: 3, lastAckAt: null, clockOffsetMs: -90_000, skewed: true, held: false, holding: true, lastError: { code: 'SOCKET_ERROR', reason: 'connect ECONNREFUSED', at: Date.now() - 1000 }, batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0 }
+  { id: 'b', url: 'ws://127.0.0.1:1', connected: true, since: Date.now() - 5000, cursor: 3, behind: 0, lastAckAt: Date.now() - 2000, clockOffsetMs: 12, skewed: false, held: false, holding: false, hold: null, lastError: null, batchesSent: 2, batchesReceived: 1, entriesEntered: 1, entriesStale: 0, entriesDuplicate: 0, bytesSent: 100, bytesReceived: 50, stateTransfers: 0 },
+  { id: 'c', url: 'ws://127.0.0.1:2', connected: false, since: Date.now() - 120_000, cursor: 0, behind: 3, lastAckAt: null, clockOffsetMs: -90_000, skewed: true, held: false, holding: true, hold: { reason: 'CLOCK_SKEW', since: Date.now() - 60_000, aheadMs: 90_000, until: null }, lastError: { code: 'SOCKET_ERROR', reason: 'connect ECONNREFUSED', at: Date.now() - 1000 }, batchesSent: 0, batchesReceived: 0, entriesEntered: 0, entriesStale: 0, entriesDuplicate: 0, bytesSent: 0, bytesReceived: 0, stateTransfers: 0 }
 ]
 
 async function node (tt: Teardown, token?: string): Promise<{ url: string, store: Store }> {

@@ -6,15 +6,12 @@
  * host's changes stay valid.
  */
 import t from 'tap'
-
-/** Until the replication part of issue 9 lands (after the engine split): these fail on main. */
-const PENDING = { skip: 'issue 9: replication part not merged yet' }
 import { startDaemon, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 import { batchFrame, change, rawPeerAs, winner } from './helpers.js'
 
-t.test('origins: relayed to their origin, own entries taken back, strangers refused, retired hosts kept', PENDING, async tt => {
+t.test('origins: relayed to their origin, own entries taken back, strangers refused, retired hosts kept', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
   mesh.json.retired = ['old']

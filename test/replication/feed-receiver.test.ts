@@ -43,6 +43,9 @@ function batch (prev: number, seq: number, round = 0, entries: Change[] = [chang
   return { type: 'batch', prev, seq, round, entries }
 }
 
+/** A hold for a peer whose clock is 90 s ahead. */
+const SKEW_HOLD = { reason: 'CLOCK_SKEW' as const, since: 0, aheadMs: 90_000, until: null }
+
 t.test('batches are applied and acknowledged in order', async t => {
   const { store, receiver, ch, events } = await setup(t)
   receiver.onData(batch(0, 1), 100)
@@ -70,14 +73,14 @@ t.test('hold and resume: nothing is applied while holding; the resume starts a r
   const { store, receiver, ch } = await setup(t)
   receiver.onData(batch(0, 1), 100)
   await receiver.idle()
-  receiver.setHold(true, 90_000)
+  receiver.setHold(SKEW_HOLD)
   t.same(ch.frames.at(-1), { type: 'hold', reason: 'CLOCK_SKEW', offset: 90_000 })
-  receiver.setHold(true, 90_000)
+  receiver.setHold(SKEW_HOLD)
   t.equal(ch.sent('hold').length, 1, 'a second hold is not sent')
   receiver.onData(batch(1, 2), 100)
   await receiver.idle()
   t.equal(store.lastSeq, 1, 'refused while holding')
-  receiver.setHold(false, 0)
+  receiver.setHold(null)
   t.same(ch.frames.at(-1), { type: 'resume', round: 1 })
   receiver.onData(batch(1, 2, 0), 100)
   receiver.onData(batch(1, 2, 1), 100)
@@ -89,7 +92,7 @@ t.test('hold and resume: nothing is applied while holding; the resume starts a r
 t.test('a frame whose apply finishes after a hold is not acknowledged', async t => {
   const { receiver, ch } = await setup(t)
   receiver.onData(batch(0, 1), 100)
-  receiver.setHold(true, 90_000) // before the apply settled
+  receiver.setHold(SKEW_HOLD) // before the apply settled
   await receiver.idle()
   t.same(ch.sent('ack'), [], 'applied, but the ack would cover a range the sender now resends')
 })
