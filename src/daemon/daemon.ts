@@ -182,6 +182,7 @@ export class Daemon {
     this.#on(replicator, 'peer-skewed', e => { m()?.peerEvent('skewed'); log.warn({ event: 'peer-skewed', ...e }, 'peer clock beyond maxClockSkew: its batches are refused until it is sane') })
     this.#on(replicator, 'peer-clock-ok', e => log.info({ event: 'peer-clock-ok', ...e }, 'peer clock back within maxClockSkew'))
     this.#on(replicator, 'state-transfer', e => log.info({ event: 'state-transfer', ...e }, 'state transfer'))
+    this.#on(replicator, 'peer-held', e => log.warn({ event: 'peer-held', ...e }, 'holding the peer\'s batches: its clock or stamps are ahead of ours'))
     this.#on(replicator, 'peer-reborn', e => log.warn({ event: 'peer-reborn', ...e }, 'the peer lost state (a wiped or restored data directory): it gets the whole state'))
     this.#on(replicator, 'restored-copy', e => log.warn({ event: 'restored-copy', ...e }, 'a peer acknowledged more of our feed than we hold: this data directory is an older copy'))
     this.#on(replicator, 'reincarnated', e => log.warn({ event: 'reincarnated', ...e }, 'new incarnation: sessions restart and the peers send the whole state'))

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { ClockStep } from '../hlc.js'
 import type { StatusStore } from '../store/api.js'
-import type { PeerConfig, PeerStatus, TlsFiles } from '../contracts.js'
+import type { PeerConfig, PeerStatus, TlsFiles, PeerHold } from '../contracts.js'
 import type { PeerBudgetOptions } from './peer-budget.js'
 import type { RoundResult } from './digest-exchange.js'
 import type { AntiEntropyStatus, RepairOutcome } from './anti-entropy.js'
@@ -93,6 +93,8 @@ export interface ReplicatorEvents {
   /** An anti-entropy round this node ran (docs/protocol.md §7a). */
   'anti-entropy-round': [event: RoundResult]
   'anti-entropy-failed': [event: { peer: string, reason: string }]
+  /** This node holds the peer's batches (docs/protocol.md "Clock skew"): why, since, by how much, earliest end. */
+  'peer-held': [event: { peer: string } & PeerHold]
   /** The peer lost state (a new incarnation, or its feed is behind what we acknowledged): it gets the whole state. */
   'peer-reborn': [event: { peer: string, verdict: 'new-incarnation' | 'behind', incarnation?: string, seq?: number }]
   /** A peer acknowledged more of our feed than we hold: this data directory is an older copy. */

@@ -255,7 +255,9 @@ export class PeerLink {
       this.#init.emit(skewed ? 'peer-skewed' : 'peer-clock-ok', { peer: this.id, offsetMs: offset })
     }
     const { hold, changed } = this.#holds.evaluate(offset, this.#init.store.clock.wallTime())
-    if (changed) this.#receiver.setHold(hold)
+    if (!changed) return
+    this.#receiver.setHold(hold)
+    if (hold !== null) this.#init.emit('peer-held', { peer: this.id, ...hold })
   }
 
   /** Timestamps from the future: hold until our clock reaches them (minus the tolerance), and at least briefly. */

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { apiCall, startDaemon, writeMesh, type DaemonProcess } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
+import { SLOW_START } from './helpers.js'
 
 const TMPFS_SIZE = '48m'
 /** Room left beside the filler: less than LevelDB's 4 MiB log, so the log hits the wall. */
@@ -44,8 +45,8 @@ t.test('a full disk: 507 DISK_FULL, health and status say so, and the node recov
   const nodes = mesh.json.nodes as Array<Record<string, unknown>>
   nodes[0].dataDir = join(mount, 'a')
   await mesh.rewrite(mesh.json)
-  const a = await startDaemon(tt, mesh, 'a')
-  const b = await startDaemon(tt, mesh, 'b')
+  const a = await startDaemon(tt, mesh, 'a', SLOW_START)
+  const b = await startDaemon(tt, mesh, 'b', SLOW_START)
   started.push(a, b)
   const apiA = mesh.nodes.a.api
   const apiB = mesh.nodes.b.api

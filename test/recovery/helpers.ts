@@ -10,6 +10,9 @@ import { apiCall, type TestMesh } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
 import { RawPeer } from '../replication/raw-peer.js'
 
+/** A loaded machine can take long to start a node; that is not what these tests check. */
+export const SLOW_START = { readyTimeoutMs: 60_000 }
+
 /** The HMAC key of the mesh: the secret file's bytes without the trailing newline. */
 export function meshSecret (mesh: TestMesh): Buffer {
   return Buffer.from(readFileSync(mesh.secretFile, 'utf8').replace(/[\r\n]+$/, ''), 'utf8')

@@ -10,7 +10,7 @@ import { MAX_TIMESTAMP_LEAD_MS } from '../../src/limits.js'
 import { apiCall, startDaemon, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
-import { batchFrame, change, rawPeerAs, winner } from './helpers.js'
+import { batchFrame, change, rawPeerAs, winner, SLOW_START } from './helpers.js'
 
 const MAX_SKEW_MS = 5_000
 const FAR_MS = 10 * 3600_000
@@ -23,7 +23,7 @@ async function peerStatus (api: string, id: string): Promise<Record<string, any>
 t.test('a future stamp holds its session only, says why, and ends when it is no longer ahead', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'c'], settings: { heartbeat: '250ms', maxClockSkew: `${MAX_SKEW_MS}ms` } })
-  await startDaemon(tt, mesh, 'a')
+  await startDaemon(tt, mesh, 'a', SLOW_START)
   const api = mesh.nodes.a.api
 
   // Ten hours ahead (under MAX_TIMESTAMP_LEAD_MS): held at first sight, but only for this session.
@@ -67,7 +67,7 @@ t.test('a future stamp holds its session only, says why, and ends when it is no 
 t.test('a stamp beyond MAX_TIMESTAMP_LEAD_MS is invalid, not held', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'c'], settings: { maxClockSkew: `${MAX_SKEW_MS}ms` } })
-  await startDaemon(tt, mesh, 'a')
+  await startDaemon(tt, mesh, 'a', SLOW_START)
   const peer = await rawPeerAs(tt, mesh, 'c', 'a')
   peer.send(batchFrame(0, 1, [change('alice', 'absurd', 'c', MAX_TIMESTAMP_LEAD_MS + 60_000)]))
   const closed = await peer.waitClosed()

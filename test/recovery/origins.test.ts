@@ -9,14 +9,14 @@ import t from 'tap'
 import { startDaemon, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
-import { batchFrame, change, rawPeerAs, winner } from './helpers.js'
+import { batchFrame, change, rawPeerAs, winner, SLOW_START } from './helpers.js'
 
 t.test('origins: relayed to their origin, own entries taken back, strangers refused, retired hosts kept', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
   mesh.json.retired = ['old']
   await mesh.rewrite(mesh.json)
-  await Promise.all(['a', 'b'].map(async id => await startDaemon(tt, mesh, id)))
+  await Promise.all(['a', 'b'].map(async id => await startDaemon(tt, mesh, id, SLOW_START)))
   const [apiA, apiB] = [mesh.nodes.a.api, mesh.nodes.b.api]
 
   // c (here a raw peer) sends a entries claiming origins b, a and the retired host.

@@ -9,10 +9,7 @@ import t from 'tap'
 import { cp, rm } from 'node:fs/promises'
 import { apiCall, startDaemon, writeMesh, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
-import { markMany, waitUnread, winner } from './helpers.js'
-
-/** A loaded machine can take long to start a node; that is not what these tests check. */
-const SLOW_START = { readyTimeoutMs: 60_000 }
+import { SLOW_START, markMany, waitUnread, winner } from './helpers.js'
 
 async function startAll (tt: Parameters<typeof startDaemon>[0], mesh: TestMesh): Promise<Record<string, DaemonProcess>> {
   const started = await Promise.all(mesh.ids.map(async id => await startDaemon(tt, mesh, id, SLOW_START)))

@@ -5,12 +5,12 @@
 import t from 'tap'
 import { apiCall, startDaemon, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
-import { batchWithRawMessage, rawPeerAs } from './helpers.js'
+import { batchWithRawMessage, rawPeerAs, SLOW_START } from './helpers.js'
 
 t.test('an ill-formed UTF-8 id from a peer is INVALID_FRAME and enters nothing', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b'] })
-  await startDaemon(tt, mesh, 'a')
+  await startDaemon(tt, mesh, 'a', SLOW_START)
   const api = mesh.nodes.a.api
   for (const bytes of [Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0x61, 0xff])]) {
     const peer = await rawPeerAs(tt, mesh, 'b', 'a')

@@ -176,3 +176,11 @@ t.test('an ack during a state transfer is a protocol error', async t => {
   sender.onAck(1)
   t.equal(ch.failure?.code, 'UNEXPECTED_FRAME')
 })
+
+t.test('the peer\'s own changes that came from another node go back to it (docs/protocol.md §5a)', async t => {
+  const { store, sender, ch } = await setup(t, { entries: 0, batchEntries: 10 })
+  await store.applyRemote([{ user: 'u', message: 'b-via-c', status: 'read', origin: 'b', ts: store.clock.now() }], { from: 'c' })
+  sender.pump()
+  await sent(ch, 1)
+  t.same(ch.sent('batch')[0].entries.map(e => e.message), ['b-via-c'])
+})

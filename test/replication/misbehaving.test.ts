@@ -155,6 +155,6 @@ t.test('the same change from two peers at once is applied once, and an ack never
   y.send({ type: 'batch', prev: 1, seq: 2, round: 0, entries: [ok] })
   t.equal((await y.next('ack')).seq, 2, 'y acknowledged')
   t.equal((await a.store.get('v', 'ok'))?.status, 'read', 'and what it acknowledged is there')
-  t.equal((await x.next('hold')).reason, 'CLOCK_SKEW', 'x is held, not acknowledged')
+  t.equal((await x.next('hold')).reason, 'FUTURE_TIMESTAMP', 'x is held for its stamps, not acknowledged')
   t.equal(await a.store.get('v', 'future'), undefined)
 })
