@@ -48,7 +48,7 @@ t.test('a peer ahead beyond the limit is held at attach and resumed once its clo
   link.onSample({ offsetMs: 10, rttMs: 1 })
   t.same(s.sent('resume'), [{ type: 'resume', round: 1 }])
   t.match(link.status(), { skewed: false, holding: false })
-  t.same(events.map(([name]) => name), ['peer-skewed', 'peer-clock-ok'])
+  t.same(events.map(([name]) => name), ['peer-skewed', 'peer-held', 'peer-clock-ok'])
 })
 
 t.test('a peer behind beyond the limit is reported skewed but not held', async t => {
