@@ -12,7 +12,7 @@ import type { StatusStore } from '../store/api.js'
 import type { EmitEvent } from './api.js'
 import { Backoff } from './backoff.js'
 import type { ClockSample } from './clock-sample.js'
-import { FeedReceiver, type RecentSet } from './feed-receiver.js'
+import { FeedReceiver, type FeedReceiverInit, type RecentSet } from './feed-receiver.js'
 import { FeedSender } from './feed-sender.js'
 import { isOrdinaryClose } from './session-faults.js'
 import type { Session } from './session.js'
@@ -92,21 +92,13 @@ export class PeerLink {
     this.#holds = new HoldJudge(init.maxClockSkewMs)
     const known = this.#incarnation = new PeerIncarnation(store, this.id)
     this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo: init.peerLinkedTo ?? new Set(), emit, resync: () => known.resync, onResynced: () => known.resynced() })
-    this.#receiver = new FeedReceiver({
-      store,
-      peer: this.id,
-      recent,
-      emit,
-      onFuture: maxTs => this.#onFuture(maxTs),
-      refuse: entries => refusalOf(entries, init.members, store.clock.wallTime()),
-      onAcked: seq => known.acked(seq)
-    })
+    const refuse: FeedReceiverInit['refuse'] = entries => refusalOf(entries, init.members, store.clock.wallTime())
+    this.#receiver = new FeedReceiver({ store, peer: this.id, recent, emit, onFuture: ts => this.#onFuture(ts), refuse, onAcked: seq => known.acked(seq) })
   }
 
   /** The incarnation fields this node sends the peer in the handshake. */
   claim (): IncarnationClaim {
-    const store = this.#init.store
-    return { incarnation: store.incarnation, seq: store.lastSeq, ...this.#incarnation.known() }
+    return { incarnation: this.#init.store.incarnation, seq: this.#init.store.lastSeq, ...this.#incarnation.known() }
   }
 
   /** The attached session, if any. */
@@ -240,15 +232,10 @@ export class PeerLink {
     this.evaluateClock()
   }
 
-  /**
-   * Skewed: |offset| beyond the limit. Held (its batches refused): a peer whose clock is
-   * *ahead* (only timestamps from the future can drag clocks forward), or that sent entries
-   * stamped ahead of ours, until they are no longer ahead (peer-hold.ts).
-   */
+  /** Skewed: |offset| beyond the limit. Held (batches refused): its clock or its stamps are ahead (peer-hold.ts). */
   evaluateClock (): void {
     const offset = this.#offsetMs ?? 0
-    // Against this node's corrected clock: when the peers agree that this node's clock is
-    // off, it is the outlier, and the peers that agree are not skewed.
+    // Against our corrected clock: when the peers agree our clock is off, the agreeing peers are not skewed.
     const skewed = Math.abs(offset - this.#init.store.clock.correctionMs) > this.#init.maxClockSkewMs
     if (skewed !== this.#skewed) {
       this.#skewed = skewed
@@ -268,15 +255,14 @@ export class PeerLink {
 
   /** The peer's incarnation fields (docs/protocol.md "Incarnations"): trust its cursors, or start over. */
   #judgeClaim (claim: IncarnationClaim): void {
-    const store = this.#init.store
+    const { store, emit } = this.#init
     if (claim.peerIncarnation === store.incarnation && (claim.peerSeq ?? 0) > store.lastSeq) {
-      this.#init.emit('restored-copy', { peer: this.id, peerSeq: claim.peerSeq, lastSeq: store.lastSeq })
+      emit('restored-copy', { peer: this.id, peerSeq: claim.peerSeq, lastSeq: store.lastSeq })
       this.#init.onRestoredCopy?.()
     }
     const verdict = this.#incarnation.judge(claim)
-    if (verdict === 'trusted') return
-    this.#sender.restart()
-    this.#init.emit('peer-reborn', { peer: this.id, verdict, incarnation: claim.incarnation, seq: claim.seq })
+    if (verdict !== 'trusted') this.#sender.restart()
+    if (verdict !== 'trusted') emit('peer-reborn', { peer: this.id, verdict, incarnation: claim.incarnation, seq: claim.seq })
   }
 
   // ---- frames and dialing ------------------------------------------------------------
