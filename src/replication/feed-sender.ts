@@ -20,7 +20,7 @@ export type SenderStore = Pick<StatusStore, 'nodeId' | 'lastSeq' | 'oldestSeq' |
 
 export interface FeedSenderInit {
   store: SenderStore
-  /** The peer's node id: its own entries are not sent back to it. */
+  /** The peer's node id: what it sent is not sent back to it. */
   peer: string
   batchEntries: number
   batchBytes: number
@@ -29,9 +29,8 @@ export interface FeedSenderInit {
   /** Nodes the peer shares a link with in the mesh: relays of their changes are left out (relay-gate.ts). */
   peerLinkedTo?: ReadonlySet<string>
   emit: EmitEvent
-  /** The peer lost state (docs/protocol.md "Incarnations"): send it the whole state first. */
+  /** The peer lost state (docs/protocol.md "Incarnations"): send it the whole state first, then `onResynced`. */
   resync?: () => boolean
-  /** That full state transfer was acknowledged. */
   onResynced?: () => void
 }
 
@@ -71,9 +70,7 @@ export class FeedSender {
   /** The peer sent a hold: nothing is sent until its resume. */
   get held (): boolean { return this.#held }
   get lastAckAt (): number | null { return this.#cursor.lastAckAt }
-  get counts (): { batchesSent: number, stateTransfers: number } {
-    return { batchesSent: this.#batchesSent, stateTransfers: this.#stateTransfers }
-  }
+  get counts (): { batchesSent: number, stateTransfers: number } { return { batchesSent: this.#batchesSent, stateTransfers: this.#stateTransfers } }
 
   async load (): Promise<void> {
     await this.#cursor.load()
@@ -105,9 +102,7 @@ export class FeedSender {
   }
 
   /** The peer lost state: its cursor counts for nothing (call before attach). */
-  restart (): void {
-    this.#cursor.reset()
-  }
+  restart (): void { this.#cursor.reset() }
 
   onHold (): void {
     this.#held = true
@@ -278,18 +273,10 @@ export class FeedSender {
     return { out, last }
   }
 
-  /**
-   * The peer has these already: it sent them. A superseded entry is beaten by a later one
-   * that the peer gets too (or sent). This node's own changes (made or taken back) and the
-   * peer's own changes that came through another node always go: the origin may not hold
-   * them (docs/protocol.md "Relays"). Other relays of a change whose origin the peer is
-   * linked to reach it directly (relay-gate.ts).
-   */
+  /** What the peer sent is not sent back; a superseded entry is beaten by a later one it gets too (or sent). */
   #needs (e: LogEntry, leftOut: Map<string, LeftOut>): boolean {
-    const peer = this.#init.peer
-    if (e.from === peer || this.#store.isSuperseded(e.seq)) return false
-    if (e.from === undefined || e.origin === this.#store.nodeId || e.origin === peer) return true
-    return !this.#relay.leaveOut(e.origin, e.seq, e.ts, leftOut)
+    if (e.from === this.#init.peer || this.#store.isSuperseded(e.seq)) return false
+    return this.#relay.sends(e, this.#store.nodeId, leftOut)
   }
 
   #startTransfer (): void {

@@ -88,10 +88,10 @@ export class PeerLink {
     this.id = init.peer.id
     this.url = init.peer.url
     this.#backoff = init.backoff ?? new Backoff()
-    const { store, batchEntries, batchBytes, window, emit, recent } = init
+    const { store, batchEntries, batchBytes, window, emit, recent, peerLinkedTo } = init
     this.#holds = new HoldJudge(init.maxClockSkewMs)
     const known = this.#incarnation = new PeerIncarnation(store, this.id)
-    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo: init.peerLinkedTo ?? new Set(), emit, resync: () => known.resync, onResynced: () => known.resynced() })
+    this.#sender = new FeedSender({ store, peer: this.id, batchEntries, batchBytes, window, peerLinkedTo, emit, resync: () => known.resync, onResynced: () => known.resynced() })
     const refuse: FeedReceiverInit['refuse'] = entries => refusalOf(entries, init.members, store.clock.wallTime())
     this.#receiver = new FeedReceiver({ store, peer: this.id, recent, emit, onFuture: ts => this.#onFuture(ts), refuse, onAcked: seq => known.acked(seq) })
   }
@@ -112,14 +112,10 @@ export class PeerLink {
   }
 
   /** This node's link to the peer, as `links` frames report it to other peers. */
-  linkState (): [string, boolean, number] {
-    return [this.id, this.#session?.established === true, this.#receiver.originHave]
-  }
+  linkState (): [string, boolean, number] { return [this.id, this.#session?.established === true, this.#receiver.originHave] }
 
   /** Dials the peer (and redials whenever no session is attached) until stop(). */
-  start (): void {
-    this.#dial()
-  }
+  start (): void { this.#dial() }
 
   stop (): void {
     this.#stopped = true
@@ -179,9 +175,7 @@ export class PeerLink {
   }
 
   /** Sends what the window allows (fresh entries were entered). */
-  pump (): void {
-    this.#sender.pump()
-  }
+  pump (): void { this.#sender.pump() }
 
   status (): PeerStatus {
     const s = this.#session
@@ -214,9 +208,7 @@ export class PeerLink {
   }
 
   /** A session with this peer ended abnormally or could not be made: kept for the status. */
-  #noteError (code: string, reason: string): void {
-    this.#lastError = { code, reason, at: Date.now() }
-  }
+  #noteError (code: string, reason: string): void { this.#lastError = { code, reason, at: Date.now() } }
 
   // ---- clock skew --------------------------------------------------------------------
 

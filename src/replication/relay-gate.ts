@@ -40,6 +40,16 @@ export class RelayGate {
   }
 
   /**
+   * The relay rule (docs/protocol.md §5a) for an entry that P did not send: this node's own
+   * changes (made here or taken back, `self` = origin) always go; so do P's own ones that came
+   * through another node (P is not in #direct); another origin's, unless left out for P now.
+   */
+  sends (e: { from?: string, origin: string, seq: number, ts: number }, self: string, batch: Map<string, LeftOut>): boolean {
+    if (e.from === undefined || e.origin === self) return true
+    return !this.leaveOut(e.origin, e.seq, e.ts, batch)
+  }
+
+  /**
    * Whether the entry may be left out for P now. An entry P confirmed already needs no
    * record; otherwise it is added to `batch` (per origin), which `sent` keeps.
    */
