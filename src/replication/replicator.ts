@@ -29,6 +29,7 @@ import { PeerLink } from './peer-link.js'
 import { LinkReports } from './link-reports.js'
 import { linkedNodes } from './relay-gate.js'
 import { RecentChanges } from './recent-changes.js'
+import { Reincarnation } from './reincarnation.js'
 import { reportClose } from './session-faults.js'
 import { Session, closeWithGrace, type SessionHandlers } from './session.js'
 
@@ -46,7 +47,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   readonly #antiEntropy: AntiEntropy
   #started = false
   #stopped = false
-  #reincarnating = false
+  readonly #reincarnation: Reincarnation
   readonly #members: ReadonlySet<string> | undefined
   #ticker: NodeJS.Timeout | undefined
   #pushTimer: NodeJS.Timeout | undefined
@@ -61,9 +62,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   }
 
   readonly #onClockJump = (jump: ClockStep): void => {
-    // Offsets measured before the step are off by exactly the step: shift them rather than
-    // let a stale sample undo the clock's compensation (or flip a peer's skew flag) until
-    // the next heartbeat measures again.
+    // Offsets measured before the step are off by exactly the step: shift them rather than let a
+    // stale sample undo the clock's compensation (or flip a peer's skew flag) until the next heartbeat.
     const step = jump.toMs - jump.fromMs
     for (const link of this.#links.values()) link.shiftOffset(step)
     this.emit('clock-jump', jump)
@@ -82,6 +82,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     })
     this.#antiEntropy.on('round', result => { this.emit('anti-entropy-round', result) })
     this.#antiEntropy.on('round-failed', event => { this.emit('anti-entropy-failed', event) })
+    const host = { store: this.#o.store, stopped: () => this.#stopped, sessions: () => this.#sessions }
+    this.#reincarnation = new Reincarnation({ ...host, onReincarnated: incarnation => { this.emit('reincarnated', { incarnation }) }, onError: err => { this.emit('error', err) } })
     this.#members = options.members === undefined ? undefined : new Set([this.#o.nodeId, ...options.members])
     const linked = linkedNodes(options.links ?? [])
     for (const peer of options.peers) this.#links.set(peer.id, this.#newLink(peer, linked.get(peer.id)))
@@ -101,13 +103,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     })
   }
 
-  get port (): number {
-    return this.#listener.port
-  }
-
-  get clockCorrectionMs (): number {
-    return this.#o.store.clock.correctionMs
-  }
+  get port (): number { return this.#listener.port }
+  get clockCorrectionMs (): number { return this.#o.store.clock.correctionMs }
 
   async start (): Promise<void> {
     if (this.#started) return
@@ -137,13 +134,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     for (const link of this.#links.values()) await link.idle()
   }
 
-  status (): PeerStatus[] {
-    return [...this.#links.values()].map(l => l.status())
-  }
-
-  antiEntropyStatus (): AntiEntropyStatus {
-    return this.#antiEntropy.status()
-  }
+  status (): PeerStatus[] { return [...this.#links.values()].map(l => l.status()) }
+  antiEntropyStatus (): AntiEntropyStatus { return this.#antiEntropy.status() }
 
   /** Anti-entropy rounds now (docs/protocol.md §7a): with `peer` or every connected peer, for `user` or all. */
   async repair (options: { peer?: string, user?: string } = {}): Promise<RepairOutcome[]> {
@@ -170,27 +162,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
         onFrame: (frame, bytes) => { this.#antiEntropy.onFrame(peer.id, frame, bytes) }
       },
       members: this.#members,
-      onRestoredCopy: () => { void this.#reincarnate() }
+      onRestoredCopy: () => { void this.#reincarnation.run() }
     })
-  }
-
-  /**
-   * A peer acknowledged more of our feed than we hold: this data directory is an older
-   * copy. Take a new incarnation and restart every session, so that every peer sees it
-   * and sends us the whole state, our own lost changes included (docs/protocol.md "Incarnations").
-   */
-  async #reincarnate (): Promise<void> {
-    if (this.#reincarnating || this.#stopped) return
-    this.#reincarnating = true
-    try {
-      const incarnation = await this.#o.store.reincarnate()
-      this.emit('reincarnated', { incarnation })
-      for (const s of this.#sessions) s.fail('REINCARNATED', 'this node is a restored copy and took a new incarnation')
-    } catch (err) {
-      this.emit('error', err as Error)
-    } finally {
-      this.#reincarnating = false
-    }
   }
 
   #inbound (): { open: number, pending: number } {
