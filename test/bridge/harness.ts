@@ -76,6 +76,9 @@ export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], 
   const launch = async (id: string): Promise<Host> => {
     const own = dovecots[id] as { dovecot: DovecotInstance, spool: string }
     const daemon = await startDaemon(t, mesh, id, { readyTimeoutMs: 60_000 })
+    // A clean stop first (teardowns run last-registered first), so the node writes its
+    // coverage; startDaemon's own teardown SIGKILLs only what this leaves running.
+    t.teardown(async () => { if (daemon.running) await daemon.stop() })
     const host = { id, ...own, daemon, api: mesh.nodes[id]?.api as string }
     hosts[id] = host
     return host
