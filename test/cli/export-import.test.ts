@@ -36,6 +36,8 @@ t.test('export from one mesh, import into another: stamps kept, newer kept, idem
   const dir = await tempDir(t)
   const one = await writeMesh(join(dir, 'one'), { nodes: ['a', 'b'], cluster: 'one' })
   const two = await writeMesh(join(dir, 'two'), { nodes: ['x', 'y'], cluster: 'two' })
+  // The target mesh adopts the source's history: its hosts are listed as retired (valid origins).
+  await two.rewrite({ ...two.json, retired: ['a', 'b'] })
   await Promise.all([...one.ids.map(async id => await startDaemon(t, one, id, { readyTimeoutMs: 60_000 })), ...two.ids.map(async id => await startDaemon(t, two, id, { readyTimeoutMs: 60_000 }))])
 
   await post(two, 'x', [{ user: 'alice', message: 'm-old', status: 'unread' }])
