@@ -227,6 +227,12 @@ export class Daemon {
     this.#api = api
   }
 
+  /** A peer's clock offset near `time`; a reading taken now too, so a change entered moments ago has one. */
+  #offsetAt (store: Store, peer: string, time: number): number | null {
+    this.#offsets.record(this.peers(), store.clock.wallTime())
+    return this.#offsets.at(peer, time)
+  }
+
   /** The mesh file's topology and what this node measured, for /v1/status. */
   #overview (): StatusOverview {
     const { mesh } = this.#options.config
@@ -238,7 +244,7 @@ export class Daemon {
         return countersOf(store, peers)
       }
     })
-    return { nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), throughput, origins: this.#origins, offsetAt: (peer, time) => this.#offsets.at(peer, time) }
+    return { nodes: mesh.nodes.map(n => n.id), links: mesh.links.map(l => l.nodes), throughput, origins: this.#origins, offsetAt: (peer, time) => this.#offsetAt(store, peer, time) }
   }
 
   #onPurge (result: PurgeResult, trigger: string, durationMs: number): void {
