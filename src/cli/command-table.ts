@@ -52,8 +52,9 @@ export function meshCommands (parser: Argv, run: Run, io: Io): Argv {
       run(args => configCheck({ file: String(args.file), node: args.node, json: args.json }, io)))
       .demandCommand(1, 'config needs a subcommand: config check FILE'))
     .command('demo', 'start a three-node mesh on loopback (data in ./demo-data); Ctrl-C stops it', y => y
-      .option('dir', { type: 'string', default: 'demo-data', describe: 'directory for the mesh file, secret, data and logs' }),
-    run(async args => await (await import('./commands/demo.js')).demo({ dir: args.dir }, io)))
+      .option('dir', { type: 'string', default: 'demo-data', describe: 'directory for the mesh file, secret, data and logs' })
+      .option('dovecot', { type: 'boolean', default: false, describe: 'also start a Dovecot per node with its bridge (needs root and dovecot-imapd); prints the IMAP logins' }),
+    run(async args => await (await import('./commands/demo.js')).demo({ dir: args.dir, dovecot: args.dovecot }, io)))
 }
 
 /** mark, get: the commands that write or read single messages. */

@@ -3,16 +3,15 @@
  * configured with the files an admin installs: examples/dovecot/90-marksync.conf (with its two
  * path prefixes pointed at the test's directory) and examples/dovecot/marksync-push.lua.
  */
-import { chmod, chown, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ImapFlow } from 'imapflow'
-import { startDovecot, type DovecotInstance } from '../helpers/dovecot.js'
-import { apiCall, ROOT, startDaemon, writeMesh, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
+import type { DovecotInstance } from '../helpers/dovecot.js'
+import { startLabHost } from '../../src/bridge/dovecot-lab-host.js'
+import { apiCall, startDaemon, writeMesh, type DaemonProcess, type TestMesh } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
 import type { Teardown } from '../helpers/teardown.js'
 
-export const SNIPPET = join(ROOT, 'examples', 'dovecot', '90-marksync.conf')
-export const LUA = join(ROOT, 'examples', 'dovecot', 'marksync-push.lua')
 const MASTER_PASSWORD = 'bridge-master-pw'
 
 export interface Host {
@@ -30,22 +29,7 @@ export interface HostOptions {
 }
 
 export async function dovecotWithBridgeConfig (t: Teardown, dir: string, options: HostOptions = {}): Promise<{ dovecot: DovecotInstance, spool: string }> {
-  const etc = join(dir, 'etc')
-  const spoolDir = join(dir, 'spool')
-  await mkdir(etc, { recursive: true })
-  await mkdir(spoolDir, { recursive: true })
-  await chmod(dir, 0o755)
-  await chmod(etc, 0o755)
-  await writeFile(join(etc, 'master-users'), `marksync:{PLAIN}${MASTER_PASSWORD}::::::userdb_marksync_origin=marksync\n`, { mode: 0o644 })
-  await copyFile(LUA, join(etc, 'marksync-push.lua'))
-  await chmod(join(etc, 'marksync-push.lua'), 0o644)
-  const snippet = (await readFile(SNIPPET, 'utf8')).replaceAll('/etc/dovecot/marksync', etc).replaceAll('/var/spool/marksync', spoolDir)
-  await writeFile(join(etc, '90-marksync.conf'), snippet)
-  // The fixture's own master user has another name, so the bridge logs in through the snippet's.
-  const dovecot = await startDovecot(t, { ...options, dir: join(dir, 'dovecot'), masterUser: { name: 'fixture-master', password: 'fixture-only' }, extraConfig: `!include ${join(etc, '90-marksync.conf')}\n` })
-  const mail = await stat(join(dir, 'dovecot', 'mail'))
-  await chown(spoolDir, mail.uid, mail.gid)
-  return { dovecot, spool: join(spoolDir, 'events.log') }
+  return await startLabHost(t, dir, { ...options, masterPassword: MASTER_PASSWORD })
 }
 
 export interface BridgeMesh {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import type { Teardown } from './teardown.js'
 
 /** A fresh directory of its own for one test; removed when the test ends. */
@@ -15,14 +14,4 @@ export async function tempDir (t: Teardown, prefix = 'marksync-'): Promise<strin
  * A port that was free a moment ago on 127.0.0.1, for processes that must be told their
  * port in advance (mesh files). In-process servers listen on port 0 instead.
  */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freeLoopbackPort as freePort } from '../../src/bridge/dovecot-lab-procs.js'

@@ -6,37 +6,64 @@ import { loadMeshFile } from '../../config/load.js'
 import type { Io } from '../io.js'
 import { DemoNode } from './demo-node.js'
 import { forgetDemo, recordDemo, waitForEarlierDemo } from './demo-pids.js'
+import { dovecotDemoUnavailable, dovecotLogins, startDemoDovecots, type DemoDovecots } from './demo-dovecot.js'
 
 /**
  * `marksync demo` (and `npm start`): a three-node mesh on loopback from the bundled
  * examples/demo-mesh.json, data under ./demo-data. Each node is a child process
  * (demo-node.ts) that stops when the demo does, however the demo ends. A node that
  * exits (killed for the README tour) leaves the others running; Ctrl-C, SIGTERM or the
- * terminal closing (SIGHUP) stops them all cleanly.
+ * terminal closing (SIGHUP) stops them all cleanly. With --dovecot, a Dovecot per node
+ * (demo-dovecot.ts) runs too, each node's bridge writes to it, and the stop ends those as well.
  */
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 const BIN = join(ROOT, 'bin', 'marksync.js')
 const BUNDLED_MESH = join(ROOT, 'examples', 'demo-mesh.json')
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
-export async function demo (args: { dir: string }, io: Io, signal?: AbortSignal): Promise<number> {
+export async function demo (args: { dir: string, dovecot?: boolean }, io: Io, signal?: AbortSignal): Promise<number> {
   const dir = resolve(args.dir)
-  const meshFile = prepare(dir)
+  let meshFile = prepare(dir)
   const { mesh, problems } = loadMeshFile(meshFile)
   if (!problems.ok) {
     io.err(`${meshFile} is invalid:\n  ${problems.lines().join('\n  ')}`)
     return 2
   }
-  const earlier = await waitForEarlierDemo(dir)
+  const unavailable = args.dovecot === true ? dovecotDemoUnavailable(dir) : undefined
+  const earlier = unavailable ?? await waitForEarlierDemo(dir)
   if (earlier !== undefined) {
-    io.err(`marksync demo: ${earlier}`)
+    io.err(`marksync demo${args.dovecot === true ? ' --dovecot' : ''}: ${earlier}`)
     return 1
   }
-  // As the user would type it: relative to here when it is below here.
-  const below = relative(process.cwd(), meshFile)
-  const shown = below === '' || below.startsWith('..') ? meshFile : below
-  io.out(`marksync demo: cluster "${mesh.cluster}", ${mesh.nodes.length} nodes, mesh file ${shown}`)
-  const nodes = mesh.nodes.map(node => new DemoNode(BIN, meshFile, node, dir, io))
+  let lab: DemoDovecots | undefined
+  if (args.dovecot === true) {
+    try {
+      lab = await startDemoDovecots(dir, meshFile)
+    } catch (err) {
+      io.err(`marksync demo --dovecot: ${(err as Error).message}`)
+      return 1
+    }
+    meshFile = lab.meshFile
+  }
+  io.out(`marksync demo: cluster "${mesh.cluster}", ${mesh.nodes.length} nodes, mesh file ${shownPath(meshFile)}`)
+  try {
+    return await runNodes(mesh.nodes.map(node => new DemoNode(BIN, meshFile, node, dir, io)), { dir, meshFile, lab }, io, signal)
+  } finally {
+    await lab?.stop()
+    if (lab !== undefined) io.out('every Dovecot stopped')
+  }
+}
+
+/** As the user would type it: relative to here when it is below here. */
+function shownPath (file: string): string {
+  const below = relative(process.cwd(), file)
+  return below === '' || below.startsWith('..') ? file : below
+}
+
+/** Waits for the nodes, introduces them, runs until a stop signal, stops them; the exit code. */
+async function runNodes (nodes: DemoNode[], at: { dir: string, meshFile: string, lab?: DemoDovecots }, io: Io, signal?: AbortSignal): Promise<number> {
+  const { dir } = at
+  const shown = shownPath(at.meshFile)
   recordDemo(dir, nodes)
   const failed = (await Promise.allSettled(nodes.map(async n => await n.ready()))).find(r => r.status === 'rejected')
   if (failed !== undefined) {
@@ -44,7 +71,7 @@ export async function demo (args: { dir: string }, io: Io, signal?: AbortSignal)
     await stopAll(nodes, dir)
     return 1
   }
-  introduce(nodes, shown, io)
+  introduce(nodes, shown, io, at.lab === undefined ? [] : dovecotLogins(at.lab, dir))
   let stopping = false
   for (const n of nodes) {
     void n.exited.then(() => {
@@ -70,7 +97,7 @@ function prepare (dir: string): string {
   return meshFile
 }
 
-function introduce (nodes: DemoNode[], meshShown: string, io: Io): void {
+function introduce (nodes: DemoNode[], meshShown: string, io: Io, dovecotLines: string[]): void {
   for (const n of nodes) io.out(`  node ${n.id}: API ${n.api}  (pid ${n.pid ?? '?'}, log ${relative(process.cwd(), n.logFile)})`)
   const first = nodes[0] as DemoNode
   const last = nodes[nodes.length - 1] as DemoNode
@@ -82,6 +109,7 @@ function introduce (nodes: DemoNode[], meshShown: string, io: Io): void {
     `  node bin/marksync.js status --api ${last.api}`,
     `Stop one node with kill PID: the others keep running; restart it with`,
     `  node bin/marksync.js start --config ${meshShown} --node ${last.id}`,
+    ...dovecotLines,
     '',
     'Ctrl-C stops all nodes.'
   ].join('\n'))

@@ -1,16 +1,17 @@
 /**
- * The configuration of a throwaway Dovecot 2.3 instance for tests (used by ./dovecot.ts):
- * loopback only, no TLS, no systemd, its own base_dir/state_dir/log, passwd-file users,
- * a master user, and the doveadm TCP listener that dsync between instances uses.
+ * The configuration of a throwaway Dovecot 2.3 instance for `marksync demo --dovecot`, the tests
+ * and the benchmarks (started by ./dovecot-lab.ts): loopback only, no TLS, no systemd, its own
+ * base_dir/state_dir/log, passwd-file users, a master user, and the doveadm TCP listener that
+ * dsync between instances uses. Not a production configuration (docs/dovecot.md has that).
  */
 import { join } from 'node:path'
 
 /**
- * The doveadm server password of every fixture instance. dsync's client side sends its own
+ * The doveadm server password of every lab instance. dsync's client side sends its own
  * instance's `doveadm_password` to the remote's doveadm listener, so instances that sync with
- * each other must share it. Loopback only, test data only.
+ * each other must share it. Loopback only, lab data only.
  */
-export const FIXTURE_DOVEADM_PASSWORD = 'fixture-doveadm'
+export const LAB_DOVEADM_PASSWORD = 'lab-doveadm'
 
 export interface ConfigInput {
   dir: string
@@ -41,12 +42,12 @@ export function instancePaths (dir: string): Record<'conf' | 'run' | 'state' | '
 }
 
 /**
- * A passwd-file line. Logins and passwords are test data, but a ':' or a line break would
+ * A passwd-file line. Logins and passwords are lab data, but a ':' or a line break would
  * silently shift the fields, and '*' is the master-user separator: refuse them.
  */
 export function passwdLine (login: string, password: string): string {
-  if (login === '' || /[:\s*%/]/.test(login)) throw new TypeError(`dovecot fixture: bad login ${JSON.stringify(login)}`)
-  if (/[:\r\n]/.test(password)) throw new TypeError(`dovecot fixture: bad password for ${login}`)
+  if (login === '' || /[:\s*%/]/.test(login)) throw new TypeError(`dovecot lab: bad login ${JSON.stringify(login)}`)
+  if (/[:\r\n]/.test(password)) throw new TypeError(`dovecot lab: bad password for ${login}`)
   return `${login}:{PLAIN}${password}::::::\n`
 }
 
@@ -56,8 +57,8 @@ function mailLocation (mail: string, format: 'maildir' | 'sdbox'): string {
 
 export function dovecotConfig (input: ConfigInput): string {
   const p = instancePaths(input.dir)
-  return `# throwaway Dovecot 2.3 instance written by marksync's test fixture
-instance_name = marksync-test-${input.imapPort}
+  return `# throwaway Dovecot 2.3 instance written by marksync (demo, tests, benchmarks)
+instance_name = marksync-lab-${input.imapPort}
 base_dir = ${p.run}
 state_dir = ${p.state}
 log_path = ${p.log}
@@ -113,7 +114,7 @@ service doveadm {
     port = ${input.doveadmPort}
   }
 }
-doveadm_password = ${FIXTURE_DOVEADM_PASSWORD}
+doveadm_password = ${LAB_DOVEADM_PASSWORD}
 protocol imap {
   mail_max_userip_connections = 100
 }

@@ -1,0 +1,95 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { ImapFlow } from 'imapflow'
+import { BIN, ROOT, writeMesh } from '../helpers/daemon.js'
+import { DOVECOT_SKIP, descendants, isRunning } from '../helpers/dovecot.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+
+if (DOVECOT_SKIP !== false) t.comment(`skipping the Dovecot demo test: ${DOVECOT_SKIP}`)
+
+interface Login { node: string, port: number, password: string, dovecotPid: number }
+
+/** The demo's "node a: IMAP host 127.0.0.1 port N  users ...  password P  (dovecot pid Q, ...)" lines. */
+function logins (stdout: string): Login[] {
+  return [...stdout.matchAll(/node (\w+): IMAP host 127\.0\.0\.1 port (\d+) +users alice, bob, carol +password (\S+) +\(dovecot pid (\d+),/g)]
+    .map(m => ({ node: m[1] as string, port: Number(m[2]), password: m[3] as string, dovecotPid: Number(m[4]) }))
+}
+
+async function login (l: Login): Promise<ImapFlow> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: l.port, secure: false, auth: { user: 'alice', pass: l.password }, logger: false, disableAutoIdle: true })
+  await client.connect()
+  return client
+}
+
+async function seen (client: ImapFlow, messageId: string): Promise<boolean> {
+  const lock = await client.getMailboxLock('INBOX')
+  try {
+    await client.noop()
+    const uids = await client.search({ header: { 'message-id': messageId } }, { uid: true })
+    if (!Array.isArray(uids) || uids.length === 0) return false
+    const messages = await client.fetchAll(uids.join(','), { uid: true, flags: true }, { uid: true })
+    return messages.every(m => m.flags?.has('\\Seen') === true)
+  } finally {
+    lock.release()
+  }
+}
+
+t.test('demo --dovecot: a \\Seen set through node a\'s Dovecot shows on node c\'s; Ctrl-C leaves nothing running', { skip: DOVECOT_SKIP }, async tt => {
+  const dir = await tempDir(tt)
+  await writeMesh(dir, { nodes: ['a', 'b', 'c'] }) // free ports for the nodes
+  const child = spawn(process.execPath, [BIN, 'demo', '--dovecot', '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c })
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const started = new Set<number>()
+  const note = (): void => {
+    for (const m of stdout.matchAll(/\((?:dovecot )?pid (\d+),/g)) started.add(Number(m[1]))
+    for (const l of logins(stdout)) for (const pid of descendants(l.dovecotPid)) started.add(pid)
+  }
+  tt.teardown(async () => {
+    for (const pid of [child.pid as number, ...started]) try { process.kill(pid, 'SIGKILL') } catch {}
+  })
+  await waitFor(() => stdout.includes('Ctrl-C stops all nodes.'), { timeoutMs: 90_000, what: `the demo to be up\n${stdout}\n${stderr}` })
+  const found = logins(stdout)
+  tt.same(found.map(l => l.node), ['a', 'b', 'c'], 'a login per node')
+  const a = await login(found[0] as Login)
+  const c = await login(found[2] as Login)
+  tt.teardown(() => { a.close(); c.close() })
+  tt.notOk(await seen(c, '<demo-2@marksync.example>'), 'the sample message starts unread on c')
+
+  const lock = await a.getMailboxLock('INBOX')
+  try {
+    const uids = await a.search({ header: { 'message-id': '<demo-2@marksync.example>' } }, { uid: true })
+    tt.ok(Array.isArray(uids) && uids.length === 1, 'node a has the sample message')
+    await a.messageFlagsAdd((uids as number[]).join(','), ['\\Seen'], { uid: true })
+  } finally {
+    lock.release()
+  }
+  await waitFor(async () => await seen(c, '<demo-2@marksync.example>'), { timeoutMs: 30_000, intervalMs: 50, what: 'the \\Seen to reach node c\'s Dovecot' })
+  tt.pass('\\Seen set on a is on c')
+  await a.logout()
+  await c.logout()
+
+  note() // every pid the demo started, Dovecot's children included, before it stops them
+  tt.ok(started.size >= 6, `nodes, Dovecot masters and their children noted (${started.size})`)
+  child.kill('SIGINT')
+  tt.equal(await exited, 0, stderr)
+  tt.match(stdout, /all nodes stopped cleanly/)
+  tt.match(stdout, /every Dovecot stopped/)
+  for (const pid of started) tt.notOk(isRunning(pid), `pid ${pid} is gone`)
+})
+
+t.test('demo --dovecot without Dovecot says how to install it', { skip: DOVECOT_SKIP === false ? 'Dovecot is installed here' : false }, async tt => {
+  const dir = await tempDir(tt)
+  await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
+  const child = spawn(process.execPath, [BIN, 'demo', '--dovecot', '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
+  tt.teardown(() => { try { process.kill(child.pid as number, 'SIGKILL') } catch {} })
+  const code = await new Promise<number | null>(resolve => child.once('exit', c => resolve(c)))
+  tt.equal(code, 1)
+  tt.match(stderr, /apt-get install dovecot-imapd/)
+})
