@@ -55,6 +55,8 @@ function mailLocation (mail: string, format: 'maildir' | 'sdbox'): string {
   return format === 'maildir' ? `maildir:${mail}/%u/Maildir` : `sdbox:${mail}/%u/sdbox`
 }
 
+// The configuration file as one template: longer than a function, read as a file.
+// eslint-disable-next-line max-lines-per-function
 export function dovecotConfig (input: ConfigInput): string {
   const p = instancePaths(input.dir)
   return `# throwaway Dovecot 2.3 instance written by marksync (demo, tests, benchmarks)

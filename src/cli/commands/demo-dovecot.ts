@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os'
 import { ImapFlow } from 'imapflow'
 import { DOVECOT_SKIP } from '../../bridge/dovecot-lab.js'
 import { LAB_MASTER_USER, startLabHost, type LabHost } from '../../bridge/dovecot-lab-host.js'
-import type { Io } from '../io.js'
 
 /**
  * The Dovecot half of `marksync demo --dovecot`: a lab Dovecot per node (src/bridge/dovecot-lab.ts,
@@ -85,8 +84,8 @@ async function deliverSamples (host: LabHost, user: string, password: string): P
   const client = new ImapFlow({ ...host.dovecot.imap, secure: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true })
   await client.connect()
   try {
-    const { messages } = await client.status('INBOX', { messages: true })
-    if (messages !== undefined && messages > 0) return
+    const status = await client.status('INBOX', { messages: true })
+    if (status !== false && (status.messages ?? 0) > 0) return
     for (let n = 1; n <= DEMO_MESSAGES; n++) await client.append('INBOX', sampleMessage(user, n), [])
   } finally {
     await client.logout().catch(() => client.close())
