@@ -97,18 +97,24 @@ function sampleMessage (user: string, n: number): string {
     `Message-ID: <demo-${n}@marksync.example>`, '', `Mark me read on one host and watch the others follow.`, ''].join('\r\n')
 }
 
+/** As the user would type it: relative to here when it is below here. */
+export function shownPath (file: string): string {
+  const below = relative(process.cwd(), file)
+  return below === '' || below.startsWith('..') ? file : below
+}
+
 /** How to log in to each node's Dovecot, for the demo's banner. */
 export function dovecotLogins (lab: DemoDovecots, dir: string): string[] {
   const lines = ['', `Dovecot per node (plain IMAP on loopback, no TLS; ${DEMO_MESSAGES} sample messages in each INBOX):`]
   for (const [id, host] of lab.hosts) {
     lines.push(`  node ${id}: IMAP host 127.0.0.1 port ${host.dovecot.imapPort}  users ${DEMO_USERS.join(', ')}  password ${lab.password}` +
-      `  (dovecot pid ${host.dovecot.masterPid}, log ${relative(process.cwd(), host.dovecot.log)})`)
+      `  (dovecot pid ${host.dovecot.masterPid}, log ${shownPath(host.dovecot.log)})`)
   }
   const [first] = lab.hosts.values()
   lines.push(
     `Log in with any IMAP client as alice on one node, read a message, and see it read on the others; or by hand:`,
     `  telnet 127.0.0.1 ${first?.dovecot.imapPort ?? 0}    then:  a LOGIN alice ${lab.password}   b SELECT INBOX   c STORE 1 +FLAGS (\\Seen)`,
-    `Passwords are in ${relative(process.cwd(), join(dir, USERS_SECRET))}.`
+    `Passwords are in ${shownPath(join(dir, USERS_SECRET))}.`
   )
   return lines
 }

@@ -6,7 +6,7 @@ import { loadMeshFile } from '../../config/load.js'
 import type { Io } from '../io.js'
 import { DemoNode } from './demo-node.js'
 import { forgetDemo, recordDemo, waitForEarlierDemo } from './demo-pids.js'
-import { dovecotDemoUnavailable, dovecotLogins, startDemoDovecots, type DemoDovecots } from './demo-dovecot.js'
+import { dovecotDemoUnavailable, dovecotLogins, shownPath, startDemoDovecots, type DemoDovecots } from './demo-dovecot.js'
 
 /**
  * `marksync demo` (and `npm start`): a three-node mesh on loopback from the bundled
@@ -52,12 +52,6 @@ export async function demo (args: { dir: string, dovecot?: boolean }, io: Io, si
     await lab?.stop()
     if (lab !== undefined) io.out('every Dovecot stopped')
   }
-}
-
-/** As the user would type it: relative to here when it is below here. */
-function shownPath (file: string): string {
-  const below = relative(process.cwd(), file)
-  return below === '' || below.startsWith('..') ? file : below
 }
 
 /** Waits for the nodes, introduces them, runs until a stop signal, stops them; the exit code. */
