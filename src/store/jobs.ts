@@ -29,6 +29,17 @@ export interface SoloJob {
 
 export type Job = ChangeJob | SoloJob
 
+/**
+ * Runs `run` as a solo job of `queue` (no other write meanwhile) and settles with it;
+ * `failed` maps its error inside the job, before the next job runs (the store turns a
+ * failed write into its fault there).
+ */
+export async function runAlone<T> (queue: { push: (job: SoloJob) => void }, run: () => Promise<T>, failed: (err: unknown) => unknown = err => err): Promise<T> {
+  return await new Promise<T>((resolve, reject) => {
+    queue.push({ alone: true, size: 1, run: async () => { await run().then(resolve, err => reject(failed(err))) } })
+  })
+}
+
 /** `mark`: fresh timestamps from this node's clock, this node as origin. */
 export function markJob (clean: LocalChange[], nodeId: string, clock: HybridClock, resolve: (entries: LogEntry[]) => void, reject: (err: unknown) => void): ChangeJob {
   return {

@@ -1,6 +1,8 @@
 /**
- * One chunk of a purge: deletes feed entries (and their per-user log index
- * keys) from the oldest on, while their local time is older than the horizon.
+ * Purge: removes feed entries (and their per-user log index keys) from the oldest on,
+ * while their local time is older than the horizon, and the discarded changes kept for
+ * `explain` by the same horizon. Chunk by chunk, each a solo job of the write queue:
+ * bounded memory, and writes are not held up for long.
  *
  * It stops at the first entry that is not old enough, even if later entries
  * are (possible only if the wall clock went backwards): the feed stays one
@@ -9,7 +11,10 @@
  * the ones before them expire. Winners and unread tables are never touched.
  */
 import type { Level } from 'level'
+import { PURGE_CHUNK_ENTRIES } from '../limits.js'
+import type { StoreAccess } from './access.js'
 import { decodeFeed } from './codec.js'
+import { purgeDiscards } from './discards.js'
 import { FAMILY, feedKey, logKey, seqOfKey } from './keys.js'
 
 export interface PurgeChunk {
@@ -40,4 +45,41 @@ export async function purgeChunk (
   // Everything was purged: the feed is empty and the next entry will be lastSeq + 1.
   const removedAll = done && ops.length / 2 === rows.length
   return { removed: ops.length / 2, oldestSeq: removedAll ? lastSeq + 1 : next, done }
+}
+
+/** The feed's bounds, which a purge moves (the store's `oldestSeq`). */
+export interface FeedBounds {
+  oldestSeq: () => number
+  lastSeq: () => number
+  /** A chunk is durable: the feed now starts at `oldestSeq`. */
+  purged: (oldestSeq: number) => void
+}
+
+/** Purges everything older than `olderThan` (ms); returns how many feed entries went. */
+export async function purgeOlderThan (access: StoreAccess, bounds: FeedBounds, olderThan: number): Promise<number> {
+  access.writable()
+  if (!Number.isFinite(olderThan)) throw new TypeError('olderThan must be a time in ms')
+  let removed = 0
+  for (;;) {
+    access.writable() // a close() or a fault between chunks ends the purge
+    const chunk = await access.solo(async db => {
+      const result = await purgeChunk(db, bounds.oldestSeq(), bounds.lastSeq(), olderThan, PURGE_CHUNK_ENTRIES, access.sync())
+      bounds.purged(result.oldestSeq)
+      return result
+    })
+    removed += chunk.removed
+    if (chunk.done) break
+  }
+  await purgeAllDiscards(access, olderThan)
+  return removed
+}
+
+/** Discarded changes go with the log: chunk by chunk, by the same horizon. */
+async function purgeAllDiscards (access: StoreAccess, olderThan: number): Promise<void> {
+  let after: Buffer | null = null
+  do {
+    access.writable()
+    const from: Buffer | null = after
+    after = (await access.solo(async db => await purgeDiscards(db, from, olderThan, PURGE_CHUNK_ENTRIES, access.sync()))).next
+  } while (after !== null)
 }

@@ -14,6 +14,7 @@ import { FAMILY, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey,
 
 type Db = Level<Buffer, Buffer>
 
+const FEED_START = Buffer.of(FAMILY.feed)
 const FEED_END = Buffer.of(FAMILY.feed + 1)
 const WINNERS_START = Buffer.of(FAMILY.winner)
 const WINNERS_END = Buffer.of(FAMILY.winner + 1)
@@ -68,6 +69,12 @@ export async function readLog (db: Db, user: string, options: { after?: number, 
   // A purge between the two reads may have removed some entries: skip them, they are gone.
   values.forEach((value, i) => { if (value !== undefined) entries.push(toLogEntry(seqs[i], value)) })
   return entries
+}
+
+/** The seq of the oldest entry in the feed (`lastSeq + 1` when the feed is empty). */
+export async function readOldestSeq (db: Db, lastSeq: number): Promise<number> {
+  const first = await db.keys({ gt: FEED_START, lt: FEED_END, limit: 1 }).all()
+  return first.length === 0 ? lastSeq + 1 : seqOfKey(first[0])
 }
 
 export async function readFeed (db: Db, afterSeq: number, limit: number): Promise<LogEntry[]> {
