@@ -181,6 +181,7 @@ export type LinkState = [string, boolean, number]
  * Either side, after the handshake, whenever one of its links goes up or down and
  * every LINK_REPORT_MS while `have` moves: the state of its links to its own peers, so
  * a relay can leave out what the sender gets directly (docs/protocol.md "Relays").
+ * Only on sessions of protocol version 2 or later, like the anti-entropy frames.
  */
 export interface LinksFrame {
   type: 'links'

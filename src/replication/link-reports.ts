@@ -24,12 +24,16 @@ export class LinkReports {
     clearInterval(this.#timer)
   }
 
-  /** A link went up or down (or `have` moved): every established session hears it now. */
+  /**
+   * A link went up or down (or `have` moved): every established session hears it now,
+   * if it negotiated version 2: a version-1 peer (an older build) closes on the frame.
+   */
   changed (): void {
     const peers = this.#states()
     this.#last = this.#key(peers)
     for (const link of this.#links) {
-      if (link.session?.established === true) link.session.send({ type: 'links', peers })
+      const session = link.session
+      if (session?.established === true && (session.version ?? 1) >= 2) session.send({ type: 'links', peers })
     }
   }
 

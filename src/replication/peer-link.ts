@@ -268,11 +268,11 @@ export class PeerLink {
       case 'state-ack': return this.#sender.onStateAck(frame.chunk)
       case 'hold': return this.#sender.onHold()
       case 'resume': return this.#sender.onResume(frame.round)
-      case 'links': return this.#sender.onLinks(frame.peers)
       default:
-        if (!DIGEST_REQUESTS.has(frame.type) && !DIGEST_ANSWERS.has(frame.type)) return session.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
-        // Version 1 has no anti-entropy frames: to its sessions they are unknown.
+        if (frame.type !== 'links' && !DIGEST_REQUESTS.has(frame.type) && !DIGEST_ANSWERS.has(frame.type)) return session.fail('UNEXPECTED_FRAME', `${frame.type} is not expected here`)
+        // Version 1 has neither `links` nor anti-entropy frames: to its sessions they are unknown.
         if ((session.version ?? 1) < 2) return session.fail('UNKNOWN_FRAME', `${frame.type} is not part of protocol version ${session.version ?? 1}`)
+        if (frame.type === 'links') return this.#sender.onLinks(frame.peers)
         this.#init.digests?.onFrame(frame as DigestFrame, bytes)
     }
   }

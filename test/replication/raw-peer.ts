@@ -68,11 +68,11 @@ export class RawPeer {
     return e?.type === 'error' ? e.code : undefined
   }
 
-  /** Dialer side of the handshake; `secret` may be wrong on purpose. */
-  async handshake (node: string, acceptor: string, options: { secret?: Buffer, cluster?: string } = {}): Promise<WelcomeFrame> {
+  /** Dialer side of the handshake (offering version 1 unless told); `secret` may be wrong on purpose. */
+  async handshake (node: string, acceptor: string, options: { secret?: Buffer, cluster?: string, versions?: number[] } = {}): Promise<WelcomeFrame> {
     const nonce = newNonce()
     const cluster = options.cluster ?? CLUSTER
-    this.send({ type: 'hello', versions: [1], cluster, node, nonce, time: Date.now() })
+    this.send({ type: 'hello', versions: options.versions ?? [1], cluster, node, nonce, time: Date.now() })
     const welcome = await this.next('welcome')
     const proof = computeProof(options.secret ?? SECRET, {
       role: 'dialer', version: welcome.version, cluster, dialer: node, acceptor, dialerNonce: nonce, acceptorNonce: welcome.nonce
