@@ -6,10 +6,10 @@
  * A cursor older than the feed's oldest entry starts a state transfer instead.
  */
 import { MAX_BUFFERED_BYTES } from '../limits.js'
-import { entryWireBytes, type Frame } from '../protocol/index.js'
+import type { Frame } from '../protocol/index.js'
 import type { StatusStore } from '../store/api.js'
-import type { LogEntry } from '../types.js'
 import type { EmitEvent } from './api.js'
+import { cutBatch, type BatchRules } from './batch-cut.js'
 import type { FrameChannel } from './channel.js'
 import { PeerCursor } from './peer-cursor.js'
 import { RelayGate, type LeftOut, type LinkReport } from './relay-gate.js'
@@ -54,6 +54,7 @@ export class FeedSender {
   #batchesSent = 0
   #stateTransfers = 0
   readonly #relay: RelayGate
+  readonly #rules: BatchRules
   /** A link of the peer went down with left-out relays unconfirmed: send again after this seq. */
   #resendAfter: number | undefined
   /** The next batch starts a resend (its `prev` may be below the last ack). */
@@ -63,6 +64,8 @@ export class FeedSender {
     this.#init = init
     this.#store = init.store
     this.#relay = new RelayGate(init.peerLinkedTo ?? new Set())
+    const { store, peer, batchBytes } = init
+    this.#rules = { peer, nodeId: store.nodeId, batchBytes, isSuperseded: seq => store.isSuperseded(seq), relay: this.#relay }
     this.#cursor = new PeerCursor(init.store, init.peer, () => this.#relay.lowestPending())
   }
 
@@ -245,7 +248,7 @@ export class FeedSender {
     const entries = await this.#store.feed(after, this.#init.batchEntries)
     if (!this.#canSend(ch) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
     const leftOut = new Map<string, LeftOut>()
-    const { out, last } = this.#batchOf(entries, after, leftOut)
+    const { out, last } = cutBatch(entries, after, this.#rules, leftOut)
     this.#relay.sent(leftOut)
     this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out, ...(this.#resending ? { resend: true } : {}) })
     this.#resending = false
@@ -254,29 +257,6 @@ export class FeedSender {
     this.#sentMax = Math.max(this.#sentMax, last)
     this.#batchesSent++
     return true
-  }
-
-  /** The entries of a batch within the byte limit, and the seq it ends at. */
-  #batchOf (entries: LogEntry[], after: number, leftOut: Map<string, LeftOut>): { out: LogEntry[], last: number } {
-    const out: LogEntry[] = []
-    let bytes = 0
-    let last = after
-    for (const e of entries) {
-      if (this.#needs(e, leftOut)) {
-        const b = entryWireBytes(e)
-        if (out.length > 0 && bytes + b > this.#init.batchBytes) break
-        bytes += b
-        out.push(e)
-      }
-      last = e.seq
-    }
-    return { out, last }
-  }
-
-  /** What the peer sent is not sent back; a superseded entry is beaten by a later one it gets too (or sent). */
-  #needs (e: LogEntry, leftOut: Map<string, LeftOut>): boolean {
-    if (e.from === this.#init.peer || this.#store.isSuperseded(e.seq)) return false
-    return this.#relay.sends(e, this.#store.nodeId, leftOut)
   }
 
   #startTransfer (): void {

@@ -31,6 +31,7 @@ import { linkedNodes } from './relay-gate.js'
 import { RecentChanges } from './recent-changes.js'
 import { Reincarnation } from './reincarnation.js'
 import { reportClose } from './session-faults.js'
+import { prefersCandidate } from './session-rule.js'
 import { Session, closeWithGrace, type SessionHandlers } from './session.js'
 
 /** Closing sessions get this long to finish the close handshake on stop(), in ms. */
@@ -235,7 +236,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     }
     const current = link.session
     if (current !== undefined && current !== s) {
-      if (!this.#prefer(s, current)) {
+      if (!prefersCandidate(this.#o.nodeId, s, current)) {
         s.fail('DUPLICATE_SESSION', 'a session with this peer exists')
         return
       }
@@ -247,14 +248,6 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     // A session replacing another (both ends dialed at once) is no new connection to report.
     if (current === undefined) this.emit('peer-connected', { peer: link.id })
     this.#correctClock()
-  }
-
-  /** The one-session-per-pair rule; both ends compute the same answer. */
-  #prefer (candidate: Session, current: Pick<Session, 'dialer'>): boolean {
-    const lower = this.#o.nodeId < (candidate.peer as string) ? this.#o.nodeId : candidate.peer
-    const candidateLow = candidate.dialer === lower
-    const currentLow = current.dialer === lower
-    return candidateLow === currentLow ? true : candidateLow
   }
 
   #onSample (s: Session, sample: ClockSample): void {

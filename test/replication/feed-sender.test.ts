@@ -32,10 +32,15 @@ async function sent (ch: RecordingChannel, count: number): Promise<void> {
   await new Promise(resolve => setImmediate(resolve))
 }
 
+/** Starts the pump and waits for its first `count` frames. */
+async function pumped (sender: FeedSender, ch: RecordingChannel, count: number): Promise<void> {
+  sender.pump()
+  await sent(ch, count)
+}
+
 t.test('a full window stops the pump; each ack lets exactly one more batch go', async t => {
   const { sender, ch } = await setup(t)
-  sender.pump()
-  await sent(ch, 3)
+  await pumped(sender, ch, 3)
   t.same(ch.sent('batch').map(b => [b.prev, b.seq, b.round]), [[0, 1, 0], [1, 2, 0], [2, 3, 0]], 'three batches, each continuing the last')
   sender.onAck(1)
   await sent(ch, 4)
@@ -47,8 +52,7 @@ t.test('a full window stops the pump; each ack lets exactly one more batch go', 
 
 t.test('an ack for a seq never sent closes the session; a late ack is ignored', async t => {
   const { sender, ch } = await setup(t)
-  sender.pump()
-  await sent(ch, 3)
+  await pumped(sender, ch, 3)
   sender.onAck(2)
   await sent(ch, 5)
   sender.onAck(1) // late: from before a rewind
@@ -62,8 +66,7 @@ t.test('an ack for a seq never sent closes the session; a late ack is ignored', 
 
 t.test('a hold stops sending; the resume rewinds to the cursor and stamps its round', async t => {
   const { sender, ch } = await setup(t)
-  sender.pump()
-  await sent(ch, 3)
+  await pumped(sender, ch, 3)
   sender.onHold()
   t.ok(sender.held)
   sender.onAck(1) // the peer applied batch 1 before it held us
@@ -77,8 +80,7 @@ t.test('a hold stops sending; the resume rewinds to the cursor and stamps its ro
 
 t.test('an ack of a batch sent before a hold, arriving after the resume, rewinds the window', async t => {
   const { store, sender, ch } = await setup(t, { entries: 3, batchEntries: 2 })
-  sender.pump()
-  await sent(ch, 2)
+  await pumped(sender, ch, 2)
   t.same(ch.sent('batch').map(b => [b.prev, b.seq]), [[0, 2], [2, 3]])
   sender.onHold()
   for (let i = 3; i < 6; i++) await store.mark([{ user: 'u', message: `m${i}`, status: 'read' }])
@@ -99,8 +101,7 @@ t.test('a full socket buffer pauses the pump until a write drains it', async t =
   await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(ch.frames.length, 0, 'nothing queued on a full buffer')
   ch.bufferedAmount = 0
-  sender.pump()
-  await sent(ch, 8)
+  await pumped(sender, ch, 8)
   t.equal(ch.frames.length, 8, 'the window fills once it drained')
 })
 
@@ -108,8 +109,7 @@ t.test('the peer\'s own entries are not sent back, but the batch still covers th
   const { store, sender, ch } = await setup(t, { entries: 0, batchEntries: 10 })
   await store.applyRemote([{ user: 'u', message: 'from-b', status: 'read', origin: 'b', ts: store.clock.now() }], { from: 'b' })
   await store.mark([{ user: 'u', message: 'mine', status: 'read' }])
-  sender.pump()
-  await sent(ch, 1)
+  await pumped(sender, ch, 1)
   const [batch] = ch.sent('batch')
   t.equal(batch.seq, 2)
   t.same(batch.entries.map(e => e.message), ['mine'])
@@ -117,8 +117,7 @@ t.test('the peer\'s own entries are not sent back, but the batch still covers th
 
 t.test('acks are persisted as the cursor', async t => {
   const { store, sender, ch } = await setup(t)
-  sender.pump()
-  await sent(ch, 3)
+  await pumped(sender, ch, 3)
   sender.onAck(3)
   await waitFor(async () => await store.getCursor('b') === 3, { what: 'cursor 3 on disk' })
   t.ok(sender.lastAckAt !== null)
@@ -152,8 +151,7 @@ t.test('a state transfer sends the winners in chunks, one at a time in a window 
 
 t.test('a hold in the middle of a state transfer aborts it; the resume starts a new one from chunk 1', async t => {
   const { sender, ch } = await purgedSetup(t)
-  sender.pump()
-  await sent(ch, 1)
+  await pumped(sender, ch, 1)
   sender.onStateAck(1)
   await sent(ch, 2)
   sender.onHold()
@@ -171,8 +169,7 @@ t.test('a hold in the middle of a state transfer aborts it; the resume starts a 
 
 t.test('an ack during a state transfer is a protocol error', async t => {
   const { sender, ch } = await purgedSetup(t)
-  sender.pump()
-  await sent(ch, 1)
+  await pumped(sender, ch, 1)
   sender.onAck(1)
   t.equal(ch.failure?.code, 'UNEXPECTED_FRAME')
 })
@@ -180,7 +177,6 @@ t.test('an ack during a state transfer is a protocol error', async t => {
 t.test('the peer\'s own changes that came from another node go back to it (docs/protocol.md §5a)', async t => {
   const { store, sender, ch } = await setup(t, { entries: 0, batchEntries: 10 })
   await store.applyRemote([{ user: 'u', message: 'b-via-c', status: 'read', origin: 'b', ts: store.clock.now() }], { from: 'c' })
-  sender.pump()
-  await sent(ch, 1)
+  await pumped(sender, ch, 1)
   t.same(ch.sent('batch')[0].entries.map(e => e.message), ['b-via-c'])
 })

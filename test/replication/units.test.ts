@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Backoff } from '../../src/replication/backoff.js'
 import { clockSample, correctionFor, median } from '../../src/replication/clock-sample.js'
+import { prefersCandidate } from '../../src/replication/session-rule.js'
 
 t.test('backoff doubles, is capped, jitters within [base/2, base], resets', async t => {
   const low = new Backoff(100, 1_000, () => 0)
@@ -71,4 +72,18 @@ t.test('recent changes: applies in flight are found until they settle', async t 
   await failing.catch(() => {})
   await new Promise(res => setImmediate(res))
   t.equal(r.pendingSize, 0, 'also when it fails')
+})
+
+t.test('one session per pair: both ends keep the same session, whatever the order they see them in', async t => {
+  const byA = { peer: 'b', dialer: 'a' }
+  const byB = { peer: 'b', dialer: 'b' }
+  // On node a (the lower id): the session a dialed wins, whichever came first.
+  t.equal(prefersCandidate('a', byA, byB), true, 'a\'s dial replaces b\'s')
+  t.equal(prefersCandidate('a', byB, byA), false, 'b\'s dial does not replace a\'s')
+  // On node b the peer is a: the same session wins there.
+  t.equal(prefersCandidate('b', { peer: 'a', dialer: 'a' }, { dialer: 'b' }), true)
+  t.equal(prefersCandidate('b', { peer: 'a', dialer: 'b' }, { dialer: 'a' }), false)
+  // Two sessions dialed by the same node (a redial): the newer wins.
+  t.equal(prefersCandidate('a', byA, byA), true)
+  t.equal(prefersCandidate('a', byB, byB), true)
 })
