@@ -6,23 +6,16 @@ import { ChaosCluster, type Topology } from './cluster.js'
 import { fetchDump, fetchWinners, winnersDigest } from './dump.js'
 import { ClockMonitor, type NodeStatus } from './monitor.js'
 import { apiGet } from './api-client.js'
-import { countByKind, describeFault, generateSchedule, type Fault, type FaultKind } from './schedule.js'
+import { countByKind, describeFault, generateSchedule, type Fault, type FaultKind, type ScheduleOptions } from './schedule.js'
 import { Workload } from './workload.js'
 import { formatSummary } from './summary.js'
 
-export interface ChaosOptions {
-  seed: number
+/** The fault counts are the schedule's (schedule.ts); the rest is about the cluster and the run. */
+export interface ChaosOptions extends Pick<ScheduleOptions, 'seed' | 'faults' | 'minKills' | 'minPartitions' | 'skews' | 'longDowns' | 'wipes' | 'restores'> {
   nodes?: number
   topology?: Topology
   /** Length of the fault phase, in ms. */
   faultPhaseMs: number
-  faults: number
-  minKills: number
-  minPartitions: number
-  skews: number
-  longDowns: number
-  wipes?: number
-  restores?: number
   maxDown?: number
   /** Log retention of every node, in ms: short, so that a long outage needs a state transfer. */
   retentionMs?: number

@@ -39,14 +39,7 @@ export class Prng {
 
   /** A shuffled copy (Fisher-Yates). */
   shuffle<T> (items: readonly T[]): T[] {
-    const out = items.slice()
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1))
-      const tmp = out[i] as T
-      out[i] = out[j] as T
-      out[j] = tmp
-    }
-    return out
+    return shuffle(items, () => this.next())
   }
 
   /** An independent generator derived from this one, so streams do not disturb each other. */
@@ -59,6 +52,18 @@ export class Prng {
 export function prng (seed: number): () => number {
   const p = new Prng(seed)
   return () => p.next()
+}
+
+/** A shuffled copy of `items` (Fisher-Yates), drawing from `random` (floats in [0, 1)). */
+export function shuffle<T> (items: readonly T[], random: () => number): T[] {
+  const out = items.slice()
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const tmp = out[i] as T
+    out[i] = out[j] as T
+    out[j] = tmp
+  }
+  return out
 }
 
 /** A fresh random seed for a run that was not given one. */

@@ -7,6 +7,7 @@ import { encodeFrame, type Frame } from '../../src/protocol/index.js'
 import { packTimestamp } from '../../src/hlc.js'
 import type { Change } from '../../src/types.js'
 import { apiCall, type TestMesh } from '../helpers/daemon.js'
+import type { Teardown } from '../helpers/teardown.js'
 import { waitFor } from '../helpers/wait.js'
 import { RawPeer } from '../replication/raw-peer.js'
 
@@ -19,7 +20,7 @@ export function meshSecret (mesh: TestMesh): Buffer {
 }
 
 /** A raw peer connected to node `to` of the mesh, authenticated as node `as`. */
-export async function rawPeerAs (t: { teardown (fn: () => unknown): void }, mesh: TestMesh, as: string, to: string): Promise<RawPeer> {
+export async function rawPeerAs (t: Teardown, mesh: TestMesh, as: string, to: string): Promise<RawPeer> {
   const peer = await RawPeer.connect(mesh.nodes[to].peerPort)
   t.teardown(() => peer.close())
   await peer.handshake(as, to, { secret: meshSecret(mesh), cluster: mesh.cluster })

@@ -4,36 +4,27 @@
  * deliver everything, including what was left out just before.
  */
 import t from 'tap'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Store } from '../../src/store/index.js'
-import { Replicator } from '../../src/replication/index.js'
+import type { Store } from '../../src/store/index.js'
+import type { Replicator } from '../../src/replication/index.js'
 import { RelayGate, type LeftOut } from '../../src/replication/relay-gate.js'
 import { FeedSender } from '../../src/replication/feed-sender.js'
 import { openStore } from '../store/util.js'
 import { RecordingChannel } from './recording-channel.js'
 import { LinkProxy } from '../chaos/proxy.js'
+import { startNode } from '../helpers/node.js'
+import type { Teardown } from '../helpers/teardown.js'
 import { freePort } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
-import { CLUSTER, SECRET, winners } from './helpers.js'
+import { winners } from './helpers.js'
 
 const LINKS: Array<[string, string]> = [['a', 'b'], ['a', 'c'], ['b', 'c']]
 
 interface Node { id: string, store: Store, repl: Replicator }
 
-async function startNode (t: { teardown (fn: () => unknown): void }, id: string, port: number, peers: Array<{ id: string, url: string }>): Promise<Node> {
-  const dir = await mkdtemp(join(tmpdir(), `marksync-relay-${id}-`))
-  const store = new Store({ location: dir, nodeId: id, durability: 'relaxed' })
-  await store.open()
-  const repl = new Replicator({ store, cluster: CLUSTER, nodeId: id, secret: SECRET, listen: { host: '127.0.0.1', port }, peers, links: LINKS, heartbeatMs: 100, pushDelayMs: 1 })
-  await repl.start()
-  t.teardown(async () => {
-    await repl.stop()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-  return { id, store, repl }
+/** A node of the full mesh, in process (test/helpers/node.ts). */
+async function startMeshNode (t: Teardown, id: string, port: number, peers: Array<{ id: string, url: string }>): Promise<Node> {
+  const node = await startNode(t, { id, replication: { listen: { host: '127.0.0.1', port }, peers, links: LINKS, heartbeatMs: 100, pushDelayMs: 1 } })
+  return { id, store: node.store, repl: node.repl as Replicator }
 }
 
 const fromPeer = (node: Node, peer: string): number => {
@@ -56,9 +47,9 @@ t.test('full mesh: relays left out while links are up, everything delivered when
   await proxy.start()
   t.teardown(async () => { await proxy.stop() })
   const url = (port: number): string => `ws://127.0.0.1:${port}`
-  const a = await startNode(t, 'a', pa, [{ id: 'b', url: url(pb) }, { id: 'c', url: url(nowhere) }])
-  const b = await startNode(t, 'b', pb, [{ id: 'a', url: url(pa) }, { id: 'c', url: url(pc) }])
-  const c = await startNode(t, 'c', pc, [{ id: 'a', url: url(proxy.port) }, { id: 'b', url: url(pb) }])
+  const a = await startMeshNode(t, 'a', pa, [{ id: 'b', url: url(pb) }, { id: 'c', url: url(nowhere) }])
+  const b = await startMeshNode(t, 'b', pb, [{ id: 'a', url: url(pa) }, { id: 'c', url: url(pc) }])
+  const c = await startMeshNode(t, 'c', pc, [{ id: 'a', url: url(proxy.port) }, { id: 'b', url: url(pb) }])
   await waitFor(() => up(a, 'b') && up(a, 'c') && up(b, 'c'), { what: 'mesh up' })
   await mark(a, 'warm', 50)
   await waitFor(async () => (await winners(c.store)).length === 50 && (await winners(b.store)).length === 50, { what: 'warm-up' })

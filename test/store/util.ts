@@ -21,18 +21,7 @@ export async function openStore (t: T, options: Partial<StoreOptions> = {}): Pro
 }
 
 /** The tests' one seeded generator (test/helpers/prng.ts): runs replay from their seed. */
-export { prng } from '../helpers/prng.js'
-
-export function shuffle<T> (items: T[], random: () => number): T[] {
-  const out = items.slice()
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    const tmp = out[i]
-    out[i] = out[j]
-    out[j] = tmp
-  }
-  return out
-}
+export { prng, shuffle } from '../helpers/prng.js'
 
 export async function allWinners (store: Store): Promise<MessageState[]> {
   const out: MessageState[] = []
