@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { MAX_API_CHANGES } from '../limits.js'
+import { BRIDGE_WINNER_READS, MAX_API_CHANGES } from '../limits.js'
 import type { StatusStore } from '../store/api.js'
 import type { LocalChange, Status } from '../types.js'
 import type { BridgeState } from './bridge-state.js'
@@ -115,7 +115,8 @@ export class UserWorker {
       // The newest event for a message decides; one that ends where the winner is posts nothing.
       if (before.id !== undefined) decisions.post.set(before.id, status)
     }
-    for (const [id, status] of decisions.post) if (await this.#winner(id) === status) decisions.post.delete(id)
+    const winners = await this.#winners(decisions.post.keys())
+    for (const [id, status] of decisions.post) if (winners.get(id) === status) decisions.post.delete(id)
     await this.#post(decisions.post)
     for (const box of touched) await this.#o.state.saveMailbox(this.user, box)
     this.#o.counters.fastEvents += events.length
@@ -182,7 +183,9 @@ export class UserWorker {
     this.#o.counters.syncs++
     if (box === undefined || box.uidValidity !== read.uidValidity) box = index.resetMailbox(name, read.uidValidity)
     const decisions: Decisions = { post: new Map(), apply: new Set() }
-    for (const message of read.messages) await this.#observe(index, box, message, decisions)
+    // The winners of every message whose status is new to the index, read together.
+    const winners = await this.#winners(read.messages.filter(m => m.id !== undefined && box?.messages.get(m.uid)?.status !== m.status).map(m => m.id as string))
+    for (const message of read.messages) this.#observe(index, box, message, decisions, winners)
     if (read.present !== undefined) {
       const candidates = presentOf === 'all' ? [...box.messages.keys()] : presentOf ?? []
       for (const uid of candidates) if (!read.present.has(uid)) await this.#expunged(index, box, uid, decisions)
@@ -197,7 +200,19 @@ export class UserWorker {
     return (await this.#o.store.get(this.user, id))?.status
   }
 
-  async #observe (index: UserIndex, box: MailboxIndex, m: Observed, d: Decisions): Promise<void> {
+  /** The node's winners of these messages (absent: none), BRIDGE_WINNER_READS reads in flight at a time. */
+  async #winners (ids: Iterable<string>): Promise<Map<string, Status | undefined>> {
+    const list = [...new Set(ids)]
+    const out = new Map<string, Status | undefined>()
+    for (let i = 0; i < list.length; i += BRIDGE_WINNER_READS) {
+      const part = list.slice(i, i + BRIDGE_WINNER_READS)
+      const found = await Promise.all(part.map(async id => await this.#winner(id)))
+      part.forEach((id, n) => out.set(id, found[n]))
+    }
+    return out
+  }
+
+  #observe (index: UserIndex, box: MailboxIndex, m: Observed, d: Decisions, winners: Map<string, Status | undefined>): void {
     if (m.modseq > box.highestModseq) box.highestModseq = m.modseq
     const before = box.messages.get(m.uid)
     index.set(box, m.uid, { id: m.id, status: m.status })
@@ -207,7 +222,7 @@ export class UserWorker {
     }
     // Unchanged status: a flag the mapping ignores, or the bridge's own write read back.
     if (before !== undefined && before.status === m.status) return
-    const winner = await this.#winner(m.id)
+    const winner = winners.get(m.id)
     if (before === undefined) {
       // First sight (a new message, or a first read): the node's winner, if any, decides.
       if (winner !== undefined && winner !== m.status) d.apply.add(m.id)
@@ -235,8 +250,9 @@ export class UserWorker {
   async #apply (ids: string[]): Promise<void> {
     const index = await this.#loadIndex()
     const byBox = new Map<MailboxIndex, Map<string, StoreGroup>>()
+    const winners = await this.#winners(ids)
     for (const id of ids) {
-      const winner = await this.#winner(id)
+      const winner = winners.get(id)
       if (winner === undefined) continue
       for (const copy of index.copies(id)) {
         if (copy.state.status === winner) continue
