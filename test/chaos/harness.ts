@@ -230,11 +230,27 @@ async function runSchedule (
   const phaseStart = Date.now()
   const pending: Array<Promise<void>> = []
   const errors: string[] = []
+  // A fault on a node waits for the node's previous fault to end (a restart on a loaded
+  // machine can take many seconds), and ends no earlier than its duration after it really
+  // began: otherwise a late kill is undone at once, a long outage lasts no time, and a skew
+  // is over before its node is up for its peers to see it.
+  const began = new Map<number, Promise<number>>()
+  const lastOnNode = new Map<string, Promise<unknown>>()
   for (const event of events) {
     await sleepUntil(phaseStart + event.t, signal)
     if (signal?.aborted === true) break
     const { f } = event
-    const op = (event.start ? startFault(cluster, monitor, f) : endFault(cluster, monitor, f)).then(
+    const previous = f.node === undefined ? undefined : lastOnNode.get(f.node)
+    const run = async (): Promise<void> => {
+      await previous?.catch(() => {})
+      if (event.start) return await startFault(cluster, monitor, f)
+      await sleepUntil(await (began.get(f.index) ?? Promise.resolve(0)) + f.durationMs, signal)
+      await endFault(cluster, monitor, f)
+    }
+    const ran = run()
+    if (event.start) began.set(f.index, ran.then(() => Date.now(), () => Date.now()))
+    if (f.node !== undefined) lastOnNode.set(f.node, ran)
+    const op = ran.then(
       () => { if (event.start) result.faultsRun[f.kind]++ },
       (err: unknown) => {
         // The node's own log holds the rest; keep the summary readable.
