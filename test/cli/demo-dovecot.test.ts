@@ -1,7 +1,6 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { ImapFlow } from 'imapflow'
-import { BIN, ROOT, writeMesh } from '../helpers/daemon.js'
+import { startDemo, writeMesh } from '../helpers/daemon.js'
 import { DOVECOT_SKIP, descendants, isRunning } from '../helpers/dovecot.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -38,22 +37,18 @@ async function seen (client: ImapFlow, messageId: string): Promise<boolean> {
 t.test('demo --dovecot: a \\Seen set through node a\'s Dovecot shows on node c\'s; Ctrl-C leaves nothing running', { skip: DOVECOT_SKIP }, async tt => {
   const dir = await tempDir(tt)
   await writeMesh(dir, { nodes: ['a', 'b', 'c'] }) // free ports for the nodes
-  const child = spawn(process.execPath, [BIN, 'demo', '--dovecot', '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const demo = startDemo(tt, dir, ['--dovecot'])
+  // The demo and its nodes are killed by startDemo's teardown; Dovecot's processes by this one.
   const started = new Set<number>()
   const note = (): void => {
-    for (const m of stdout.matchAll(/\((?:dovecot )?pid (\d+),/g)) started.add(Number(m[1]))
-    for (const l of logins(stdout)) for (const pid of descendants(l.dovecotPid)) started.add(pid)
+    for (const m of demo.out().matchAll(/\((?:dovecot )?pid (\d+),/g)) started.add(Number(m[1]))
+    for (const l of logins(demo.out())) for (const pid of descendants(l.dovecotPid)) started.add(pid)
   }
   tt.teardown(async () => {
-    for (const pid of [child.pid as number, ...started]) try { process.kill(pid, 'SIGKILL') } catch {}
+    for (const pid of started) try { process.kill(pid, 'SIGKILL') } catch {}
   })
-  await waitFor(() => stdout.includes('Ctrl-C stops all nodes.'), { timeoutMs: 90_000, what: `the demo to be up\n${stdout}\n${stderr}` })
-  const found = logins(stdout)
+  await waitFor(() => demo.out().includes('Ctrl-C stops all nodes.'), { timeoutMs: 90_000, what: `the demo to be up\n${demo.out()}\n${demo.err()}` })
+  const found = logins(demo.out())
   tt.same(found.map(l => l.node), ['a', 'b', 'c'], 'a login per node')
   const a = await login(found[0] as Login)
   const c = await login(found[2] as Login)
@@ -75,21 +70,17 @@ t.test('demo --dovecot: a \\Seen set through node a\'s Dovecot shows on node c\'
 
   note() // every pid the demo started, Dovecot's children included, before it stops them
   tt.ok(started.size >= 6, `nodes, Dovecot masters and their children noted (${started.size})`)
-  child.kill('SIGINT')
-  tt.equal(await exited, 0, stderr)
-  tt.match(stdout, /all nodes stopped cleanly/)
-  tt.match(stdout, /every Dovecot stopped/)
+  demo.child.kill('SIGINT')
+  tt.equal(await demo.exited, 0, demo.err())
+  tt.match(demo.out(), /all nodes stopped cleanly/)
+  tt.match(demo.out(), /every Dovecot stopped/)
   for (const pid of started) tt.notOk(isRunning(pid), `pid ${pid} is gone`)
 })
 
 t.test('demo --dovecot without Dovecot says how to install it', { skip: DOVECOT_SKIP === false ? 'Dovecot is installed here' : false }, async tt => {
   const dir = await tempDir(tt)
   await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
-  const child = spawn(process.execPath, [BIN, 'demo', '--dovecot', '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
-  tt.teardown(() => { try { process.kill(child.pid as number, 'SIGKILL') } catch {} })
-  const code = await new Promise<number | null>(resolve => child.once('exit', c => resolve(c)))
-  tt.equal(code, 1)
-  tt.match(stderr, /apt-get install dovecot-imapd/)
+  const demo = startDemo(tt, dir, ['--dovecot'])
+  tt.equal(await demo.exited, 1)
+  tt.match(demo.err(), /apt-get install dovecot-imapd/)
 })

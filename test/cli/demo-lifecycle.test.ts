@@ -1,10 +1,9 @@
-import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { apiCall, BIN, ROOT, runCli, startDaemon, writeMesh, type TestMesh } from '../helpers/daemon.js'
+import { apiCall, runCli, startDaemon, startDemo, writeMesh, type DemoProcess, type TestMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -13,23 +12,8 @@ import { waitFor } from '../helpers/wait.js'
  * running and can be restarted by the printed command; a demo killed with -9 or hung up
  * takes its nodes with it, and a next demo on the same directory starts.
  */
-interface Demo { child: ChildProcess, out: () => string, err: () => string, pids: () => Record<string, number>, exited: Promise<number | null> }
 
-function runDemo (t: Test, dir: string): Demo {
-  const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.setEncoding('utf8').on('data', (c: string) => { stdout += c })
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  const pids = (): Record<string, number> => Object.fromEntries([...stdout.matchAll(/node (\w+): API \S+ {2}\(pid (\d+),/g)].map(m => [m[1], Number(m[2])]))
-  t.teardown(async () => {
-    for (const pid of [child.pid as number, ...Object.values(pids())]) try { process.kill(pid, 'SIGKILL') } catch {}
-  })
-  return { child, out: () => stdout, err: () => stderr, pids, exited }
-}
-
-async function demoUp (demo: Demo): Promise<void> {
+async function demoUp (demo: DemoProcess): Promise<void> {
   await waitFor(() => demo.out().includes('Ctrl-C stops all nodes.'), { timeoutMs: 60_000, what: `the demo to be up\n${demo.out()}\n${demo.err()}` })
 }
 
@@ -46,7 +30,7 @@ async function unreadCount (mesh: TestMesh, id: string): Promise<number | undefi
 t.test('README tour: kill one node, the others keep going, the printed command restarts it and it catches up', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
-  const demo = runDemo(tt, dir)
+  const demo = startDemo(tt, dir)
   await demoUp(demo)
   const c = demo.pids().c as number
   process.kill(c, 'SIGTERM') // `kill <pid>` as the README says
@@ -69,7 +53,7 @@ t.test('README tour: kill one node, the others keep going, the printed command r
 t.test('a demo killed with -9 or hung up takes its nodes with it; the next demo starts on the same directory', async tt => {
   const dir = await tempDir(tt)
   const mesh = await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
-  const first = runDemo(tt, dir)
+  const first = startDemo(tt, dir)
   await demoUp(first)
   first.child.kill('SIGKILL')
   await first.exited
@@ -80,7 +64,7 @@ t.test('a demo killed with -9 or hung up takes its nodes with it; the next demo 
   tt.match(log, /"event":"stopping","reason":"stdin-closed"/, 'a stopped cleanly because its pipe to the demo closed')
   tt.match(log, /"event":"stopped"/)
 
-  const second = runDemo(tt, dir)
+  const second = startDemo(tt, dir)
   await demoUp(second)
   tt.equal(await unreadCount(mesh, 'a'), 0, 'the second demo\'s nodes answer')
   second.child.kill('SIGHUP')
@@ -95,7 +79,7 @@ t.test('a demo whose node cannot start says which node and why, and stops the ot
   const squatter = createServer(socket => socket.destroy()) // holds the port; answers nobody
   await new Promise<void>(resolve => squatter.listen(mesh.nodes.b?.peerPort, '127.0.0.1', () => resolve()))
   tt.teardown(async () => await new Promise<void>(resolve => squatter.close(err => { if (err !== undefined) console.error('CLOSE', err); resolve() })))
-  const demo = runDemo(tt, dir)
+  const demo = startDemo(tt, dir)
   tt.equal(await demo.exited, 1)
   tt.match(demo.err(), `[b] marksync: the peer address 127.0.0.1:${mesh.nodes.b?.peerPort ?? 0} of node b is already in use by another process`)
   tt.match(demo.err(), /marksync demo: node b exited with code 1: marksync: the peer address .* \(EADDRINUSE\)/)

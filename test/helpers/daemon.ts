@@ -253,6 +253,31 @@ export async function startDaemon (t: Teardown | undefined, mesh: TestMesh, id: 
   return daemon
 }
 
+/** A running `marksync demo`: its output so far, and the pids of the nodes it printed. */
+export interface DemoProcess {
+  child: ChildProcess
+  out: () => string
+  err: () => string
+  /** Node id to pid, from the demo's "node ID: API URL  (pid N," lines. */
+  pids: () => Record<string, number>
+  exited: Promise<number | null>
+}
+
+/** Spawns `marksync demo ...args --dir DIR`; the demo and every node it printed are killed (SIGKILL, by pid) at teardown. */
+export function startDemo (t: Teardown, dir: string, args: string[] = []): DemoProcess {
+  const child = spawn(process.execPath, [BIN, 'demo', ...args, '--dir', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c })
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const pids = (): Record<string, number> => Object.fromEntries([...stdout.matchAll(/node (\w+): API \S+ {2}\(pid (\d+),/g)].map(m => [m[1], Number(m[2])]))
+  t.teardown(async () => {
+    for (const pid of [child.pid as number, ...Object.values(pids())]) try { process.kill(pid, 'SIGKILL') } catch {}
+  })
+  return { child, out: () => stdout, err: () => stderr, pids, exited }
+}
+
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
 /** Runs `node bin/marksync.js ...args` to completion (killed after `timeoutMs`). */
