@@ -147,6 +147,12 @@ export const MAX_INBOUND_SOCKETS = 128
  */
 export const CLOCK_JUMP_MS = 1_000
 /**
+ * After a start, local writes of a node with peers wait at most this long for the first
+ * verdict of its peers on its clock (docs/protocol.md "Clock check at start"), in ms; then
+ * they go ahead on the wall clock (a node none of whose peers is reachable).
+ */
+export const CLOCK_CHECK_TIMEOUT_MS = 5_000
+/**
  * Changes remembered by identity after they were entered, so a copy arriving over a second
  * path is dropped before the store (about 100 bytes each: ~6.5 MB).
  */

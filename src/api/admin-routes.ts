@@ -35,7 +35,9 @@ function parseImport (body: unknown): Change[] {
 export function addAdminRoutes (router: Router<RequestContext>): void {
   router.add('POST', '/v1/users/:user/mark-all', async ({ backend, body }, params) => {
     const user = checkUser(params.user)
-    return await markAll(backend.store, user, parseMarkAll(await body()))
+    const request = parseMarkAll(await body())
+    await backend.clockChecked?.()
+    return await markAll(backend.store, user, request)
   })
 
   router.add('GET', '/v1/users/:user/messages/:message/history', async ({ backend }, params) => {

@@ -34,6 +34,8 @@ export interface ApiBackend {
   antiEntropy?: () => AntiEntropyStatus
   /** Anti-entropy rounds now, for POST /v1/repair (absent: 404). */
   repair?: (options: { peer?: string, user?: string }) => Promise<RepairOutcome[]>
+  /** Resolves once local changes may be stamped (the clock check at start); absent: at once. */
+  clockChecked?: () => Promise<void>
 }
 
 export interface RequestContext {
@@ -91,6 +93,7 @@ export function buildRouter (): Router<RequestContext> {
 
   router.add('POST', '/v1/changes', async ({ backend, body }): Promise<ChangesResponse> => {
     const changes = parseChanges(await body())
+    await backend.clockChecked?.()
     // mark() resolves only once the entries are durable (per the durability setting).
     return { entries: await backend.store.mark(changes) }
   })

@@ -27,6 +27,7 @@ import { Throughput } from './throughput.js'
 import { OffsetHistory } from './offset-history.js'
 import { startBridge } from '../bridge/start.js'
 import type { DovecotBridge } from '../bridge/bridge.js'
+import { clockGateFor, type ClockGate } from './clock-gate.js'
 
 /** Where the daemon gets its replicator; tests may run a node without one. */
 export type ReplicatorFactory = (options: ReplicatorOptions) => ReplicatorApi
@@ -60,6 +61,7 @@ export class Daemon {
   readonly #origins = new OriginView()
   readonly #offsets = new OffsetHistory()
   #bridge: DovecotBridge | undefined
+  #clockGate: ClockGate | undefined
   /** Unsubscriptions of every listener the daemon added (run at teardown). */
   #listeners: Array<() => void> = []
   #stopping: Promise<void> | undefined
@@ -171,6 +173,8 @@ export class Daemon {
     const replicator = createReplicator(options)
     this.#replicator = replicator
     this.#logEvents(replicator)
+    this.#clockGate = clockGateFor(config.peers.length > 0, this.#log)
+    this.#on(replicator, 'clock-checked', () => this.#clockGate?.checked())
   }
   /** Logs the replicator's events and feeds them to the metrics. */
   #logEvents (replicator: ReplicatorApi): void {
@@ -199,7 +203,6 @@ export class Daemon {
     this.#on(replicator, 'error', err => log.error({ event: 'replicator-error', err }, 'replicator error'))
   }
 
-
   async #startApi (): Promise<void> {
     const { config } = this.#options
     const store = this.#store as Store
@@ -216,7 +219,7 @@ export class Daemon {
         metrics: async () => await metrics.text(),
         overview: () => this.#overview(),
         ...(config.node.dovecot !== undefined ? { bridge: () => this.#bridge?.status() ?? { state: 'starting' } } : {}),
-        ...(this.#replicator === undefined ? {} : replicationBackend(this.#replicator))
+        ...(this.#replicator === undefined ? {} : replicationBackend(this.#replicator, this.#clockGate as ClockGate))
       },
       onRequest: (route, status) => metrics.httpRequest(route, status),
       onError: (err, route) => this.#log.error({ event: 'api-error', route, err }, 'API request failed')
@@ -256,7 +259,6 @@ export class Daemon {
     this.#listeners.push(listen(emitter, event, fn))
   }
 
-
   /** Idempotent; concurrent calls share one stop. */
   async stop (reason = 'stop'): Promise<void> {
     this.#stopping ??= (async () => {
@@ -288,9 +290,10 @@ export class Daemon {
   }
 }
 
-/** What the API serves from the replicator: anti-entropy status and repairs. */
-function replicationBackend (replicator: ReplicatorApi): Pick<ApiBackend, 'antiEntropy' | 'repair'> {
+/** What the API serves from the replicator: anti-entropy status and repairs, and the clock check at start. */
+function replicationBackend (replicator: ReplicatorApi, gate: ClockGate): Pick<ApiBackend, 'antiEntropy' | 'repair' | 'clockChecked'> {
   return {
+    clockChecked: async () => await gate.wait(),
     antiEntropy: () => replicator.antiEntropyStatus(),
     repair: async options => await replicator.repair(options)
   }

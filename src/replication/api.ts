@@ -90,6 +90,8 @@ export interface ReplicatorEvents {
   'clock-jump': [event: ClockStep]
   /** Peers agree this node's clock is off (or agree again: 0). */
   'clock-corrected': [event: { correctionMs: number, offsets: number[] }]
+  /** The connected peers gave a verdict on this node's clock (correction 0: confirmed); at every check that has one. */
+  'clock-checked': [event: { correctionMs: number }]
   /** An anti-entropy round this node ran (docs/protocol.md §7a). */
   'anti-entropy-round': [event: RoundResult]
   'anti-entropy-failed': [event: { peer: string, reason: string }]

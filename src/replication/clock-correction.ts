@@ -22,7 +22,12 @@ export function correctClock (links: readonly ClockedLink[], clock: Pick<HybridC
   }
   const next = correctionFor(offsets, maxClockSkewMs)
   const current = clock.correctionMs
-  if (next === undefined || next === current) return
+  if (next === undefined) return
+  if (next !== current) applyCorrection(links, clock, next, current, offsets, emit)
+  emit('clock-checked', { correctionMs: next })
+}
+
+function applyCorrection (links: readonly ClockedLink[], clock: Pick<HybridClock, 'setCorrection'>, next: number, current: number, offsets: number[], emit: EmitEvent): void {
   clock.setCorrection(next)
   // Peers are judged against the corrected clock (peer-link.ts evaluateClock): judge them again.
   for (const link of links) link.evaluateClock()
