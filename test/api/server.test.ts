@@ -1,40 +1,35 @@
 import t from 'tap'
 import { request } from 'node:http'
 import { ApiServer } from '../../src/api/server.js'
-import { Store } from '../../src/store/index.js'
+import type { Store } from '../../src/store/index.js'
 import { Metrics } from '../../src/metrics.js'
 import { MAX_API_BODY_BYTES, MAX_API_CHANGES, MAX_MESSAGE_BYTES, MAX_USER_BYTES } from '../../src/limits.js'
 import { startNode } from '../helpers/node.js'
-import { tempDir } from '../helpers/tmp.js'
 import { apiCall, type Teardown } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
 
 const TOKEN = 'sesame-token'
 
 async function setup (tt: Teardown, options: { token?: string } = {}): Promise<{ url: string, store: Store, api: ApiServer, purges: number[] }> {
-  const dir = await tempDir(tt)
-  const store = new Store({ location: dir, nodeId: 'n1', durability: 'relaxed', retentionMs: 60_000 })
-  await store.open()
-  const metrics = new Metrics({ peers: () => [], seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }) })
-  store.on('entered', entries => metrics.entered(entries))
   const purges: number[] = []
-  const api = new ApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    backend: {
-      store,
-      cluster: 'test',
-      retentionMs: 60_000,
-      peers: () => [],
-      purge: async () => { const r = await store.purge(Date.now() + 1); purges.push(r.removed); return r },
-      metrics: async () => await metrics.text()
+  let metrics: Metrics | undefined
+  const node = await startNode(tt, {
+    id: 'n1',
+    store: { retentionMs: 60_000 },
+    beforeStart: ({ store }) => {
+      metrics = new Metrics({ peers: () => [], seq: () => ({ lastSeq: store.lastSeq, oldestSeq: store.oldestSeq }) })
+      store.on('entered', entries => metrics?.entered(entries))
     },
-    onRequest: (route, status) => metrics.httpRequest(route, status)
+    api: {
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      backend: {
+        purge: async () => { const r = await node.store.purge(Date.now() + 1); purges.push(r.removed); return r },
+        metrics: async () => await (metrics as Metrics).text()
+      },
+      onRequest: (route, status) => metrics?.httpRequest(route, status)
+    }
   })
-  await api.start()
-  tt.teardown(async () => { await api.stop(); await store.close() })
-  return { url: api.url, store, api, purges }
+  return { url: node.url, store: node.store, api: node.api as ApiServer, purges }
 }
 
 t.test('routes answer per the contract', async tt => {

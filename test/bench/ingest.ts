@@ -27,6 +27,7 @@ import { encodeFeed } from '../../src/store/codec.js'
 import { feedKey } from '../../src/store/keys.js'
 import { printTable } from './measure.js'
 import { ChangeMix } from './mix.js'
+import { Prng } from '../helpers/prng.js'
 
 const QUICK = process.argv.includes('--quick')
 /** Changes per batched call (the figure). */
@@ -149,17 +150,10 @@ async function rawStoreRecords (file: string, batches: number): Promise<number> 
     ops.push({ type: 'put', key, value: bytes.subarray(at + 4, at + 4 + valueLength) })
     at += 4 + valueLength
   }
-  let state = 7
-  for (let i = ops.length - 1; i > 0; i--) {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
-    const j = state % (i + 1)
-    const tmp = ops[i]
-    ops[i] = ops[j]
-    ops[j] = tmp
-  }
+  const shuffled = new Prng(7).shuffle(ops)
   const size = Math.ceil(ops.length / batches)
   return await withRawDb(async db => await timed(async () => {
-    for (let i = 0; i < ops.length; i += size) await db.batch(ops.slice(i, i + size))
+    for (let i = 0; i < shuffled.length; i += size) await db.batch(shuffled.slice(i, i + size))
   }))
 }
 

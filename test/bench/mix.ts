@@ -5,9 +5,10 @@
  * Deterministic for a seed, so two runs and two processes see the same changes.
  */
 import type { LocalChange, Status } from '../../src/types.js'
+import { Prng } from '../helpers/prng.js'
 
 export class ChangeMix {
-  #state: number
+  readonly #random: Prng
   #made = 0
   readonly #users: number
   readonly #seed: number
@@ -15,18 +16,13 @@ export class ChangeMix {
   constructor (users: number, seed: number) {
     this.#users = users
     this.#seed = seed
-    this.#state = seed
-  }
-
-  #random (): number {
-    this.#state = (this.#state * 1_103_515_245 + 12_345) % 2_147_483_648
-    return this.#state / 2_147_483_648
+    this.#random = new Prng(seed)
   }
 
   next (): LocalChange {
     const i = this.#made++
-    const r = this.#random()
-    const n = r < 0.6 || i === 0 ? i : Math.floor(this.#random() * i)
+    const r = this.#random.next()
+    const n = r < 0.6 || i === 0 ? i : Math.floor(this.#random.next() * i)
     const status: Status = r < 0.6 ? 'unread' : r < 0.9 ? 'read' : 'deleted'
     return { user: `user${n % this.#users}@example.org`, message: `<${n}.${this.#seed}@mail.example.org>`, status }
   }

@@ -10,8 +10,8 @@
 import { request, validateHeaderValue } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { ApiServer } from '../../src/api/server.js'
-import { Store } from '../../src/store/index.js'
+import type { ApiServer } from '../../src/api/server.js'
+import { openNode } from '../helpers/node.js'
 import { MAX_API_CHANGES } from '../../src/limits.js'
 import type { LogEntry } from '../../src/types.js'
 import { Prng } from '../helpers/prng.js'
@@ -138,15 +138,9 @@ async function rawCase (r: Prng, port: number): Promise<string> {
 export async function runApiFuzz (seed: number, options: { maxCases: number, deadline: number, dir: string, concurrency?: number }): Promise<ApiFuzzResult> {
   const started = performance.now()
   const out: ApiFuzzResult = { cases: 0, statuses: {}, hangs: 0, internalErrors: 0, authBypasses: 0, unexpectedWrites: 0, acknowledgedEntries: 0, aliveAfter: false, ms: 0, errors: [] }
-  const store = new Store({ location: join(options.dir, 'api'), nodeId: 'api', durability: 'relaxed' })
-  await store.open()
-  const api = new ApiServer({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
-    backend: { store, cluster: 'fuzz', retentionMs: 60_000, peers: () => [], purge: async () => await store.purge(0) }
-  })
-  await api.start()
+  const node = await openNode({ id: 'api', dir: join(options.dir, 'api'), api: { token: TOKEN, backend: { cluster: 'fuzz', purge: async () => await node.store.purge(0) } } })
+  const { store } = node
+  const api = node.api as ApiServer
   const acked = new Set<string>()
   const note = (entries: LogEntry[]): void => {
     for (const e of entries) acked.add(JSON.stringify([e.user, e.message, e.status, e.origin, e.ts]))
@@ -215,8 +209,7 @@ export async function runApiFuzz (seed: number, options: { maxCases: number, dea
   } catch (err) {
     out.errors.push(String((err as Error)?.stack ?? err))
   } finally {
-    await api.stop()
-    await store.close()
+    await node.stop()
   }
   out.ms = performance.now() - started
   return out
