@@ -10,7 +10,8 @@
  * Dovecot the bench says how to install it and reports marksync's figures alone.
  * Then a keeps making changes until its store holds 10,000,000 (goal 4), unless
  * `--no-big`. Prints the goal table; writes test/bench/results/catchup.json.
- * `--quick`: 100,000 changes, 1,000 users, no dsync, no big store (a smoke run).
+ * `--quick`: 100,000 changes, 1,000 users, no dsync, no big store (a smoke run);
+ * `--changes N`: a catch-up of N changes instead.
  */
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -26,7 +27,9 @@ import { NodeProc } from './node-proc.js'
 import { sizing } from './sizing.js'
 
 const QUICK = process.argv.includes('--quick')
-const CHANGES = QUICK ? 100_000 : 1_000_000
+/** `--changes N` overrides the catch-up's size (e.g. a bounded run between quick and full). */
+const CHANGES_ARG = process.argv.indexOf('--changes')
+const CHANGES = CHANGES_ARG > 0 ? Number(process.argv[CHANGES_ARG + 1]) : QUICK ? 100_000 : 1_000_000
 const USERS = QUICK ? 1_000 : 10_000
 const BIG_STORE = QUICK || process.argv.includes('--no-big') ? 0 : 10_000_000
 const SEED = 11
@@ -39,6 +42,8 @@ const DSYNC_MESSAGES = 10_000
 const CPU_GOAL_US = 10
 /** Longest wait for a catch-up or a load, in ms. */
 const PHASE_TIMEOUT_MS = 1_800_000
+/** Longest the big-store phase makes changes, in ms; it reports how many the store then holds. */
+const BIG_STORE_TIMEOUT_MS = 900_000
 
 const mb = (mib: number): number => Math.round(mib * 1.048576)
 
@@ -107,17 +112,23 @@ async function catchUp (a: Node, b: Node): Promise<Record<string, number | boole
     sender_peak_rss_mib: rssA.peakMiB,
     receiver_peak_rss_mib: rssB.peakMiB,
     receiver_heap_mib: cpuB.heapMiB,
+    receiver_heap_total_mib: cpuB.heapTotalMiB,
+    sender_heap_total_mib: cpuA.heapTotalMiB,
+    ...(cpuB.liveHeapMiB === undefined ? {} : { sender_live_heap_mib: cpuA.liveHeapMiB, receiver_live_heap_mib: cpuB.liveHeapMiB }),
     same_unread_counts: countsA.every((n, i) => n === countsB[i])
   }
 }
 
-/** a keeps making changes until its store holds BIG_STORE; its RSS peak meanwhile and after. */
+/**
+ * a keeps making changes until its store holds BIG_STORE (or BIG_STORE_TIMEOUT_MS passed,
+ * so the bench stays bounded); its RSS peak meanwhile and after.
+ */
 async function bigStore (a: Node, already: number): Promise<Record<string, number>> {
   await a.proc.call('watchRss', { on: true })
-  const made = await a.proc.call('mix', { count: BIG_STORE - already, users: USERS * 10, seed: SEED + 1 })
+  const made = await a.proc.call('mix', { count: BIG_STORE - already, users: USERS * 10, seed: SEED + 1, deadline: Date.now() + BIG_STORE_TIMEOUT_MS })
   const peak = await a.proc.call('watchRss', { on: false })
   const after = await a.proc.call('stats')
-  return { changes_in_store: BIG_STORE, made_per_s: Math.round((BIG_STORE - already) / made.ms * 1000), peak_rss_mib: peak.peakMiB, rss_after_mib: after.rssMiB }
+  return { changes_in_store: already + (made.count as number), made_per_s: Math.round(made.count / made.ms * 1000), peak_rss_mib: peak.peakMiB, rss_after_mib: after.rssMiB }
 }
 
 function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResult, parallel?: DsyncResult }, cpu: { mark: number, apply: number }, big?: Record<string, number>): GoalLine[] {
@@ -134,7 +145,9 @@ function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResu
   const peak = Math.max(c.sender_peak_rss_mib as number, c.receiver_peak_rss_mib as number)
   lines.push({ goal: '4. RSS throughout a catch-up (sender, receiver)', measured: `${mb(c.sender_peak_rss_mib as number)} MB, ${mb(c.receiver_peak_rss_mib as number)} MB`, target: `< ${RSS_GOAL_MB} MB`, met: mb(peak) < RSS_GOAL_MB })
   if (big !== undefined) {
-    lines.push({ goal: '4. RSS with 10,000,000 changes in the store', measured: `${mb(big.rss_after_mib)} MB (peak ${mb(big.peak_rss_mib)})`, target: `< ${RSS_GOAL_MB} MB`, met: mb(Math.max(big.rss_after_mib, big.peak_rss_mib)) < RSS_GOAL_MB })
+    const reached = big.changes_in_store >= BIG_STORE
+    const held = reached ? '' : ` with only ${big.changes_in_store.toLocaleString('en')} in the store (time limit)`
+    lines.push({ goal: '4. RSS with 10,000,000 changes in the store', measured: `${mb(big.rss_after_mib)} MB (peak ${mb(big.peak_rss_mib)})${held}`, target: `< ${RSS_GOAL_MB} MB`, met: reached ? mb(Math.max(big.rss_after_mib, big.peak_rss_mib)) < RSS_GOAL_MB : null })
   }
   lines.push({ goal: '   receiver CPU per change (catch-up)', measured: `${String(c.receiver_cpu_us_per_change)} µs`, target: 'info', met: null })
   for (const [name, us] of [['batched mark', cpu.mark], ['applyRemote', cpu.apply]] as const) {

@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { unitEnvironment } from './unit-env.js'
 
 /** How long a node may take to exit when asked, in ms. */
 const EXIT_GRACE_MS = 5_000
@@ -15,10 +16,14 @@ export class NodeProc {
   readonly #pending = new Map<number, Pending>()
   #next = 0
 
-  /** `BENCH_NODE_ARGS` (e.g. `--cpu-prof`) is passed to every node process, to profile them. */
+  /**
+   * Every node process runs with the shipped systemd unit's environment (unit-env.ts), as
+   * an admin's node does. `BENCH_NODE_ARGS` (e.g. `--cpu-prof`) is passed to each, to profile them.
+   */
   constructor (readonly name: string) {
     const execArgv = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-    this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+    const env = { ...process.env, ...unitEnvironment() }
+    this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env })
     this.child.on('message', (m: { id: number, ok: boolean, result?: unknown, error?: string }) => {
       const p = this.#pending.get(m.id)
       this.#pending.delete(m.id)

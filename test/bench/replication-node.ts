@@ -98,20 +98,24 @@ async function bulk (count: number, idLen: number, prefix: string): Promise<obje
   return { count, ms: performance.now() - start }
 }
 
-/** Makes `count` changes of the realistic mix (test/bench/mix.ts), `MIX_CALL` a call, a few calls in flight. */
-async function mix (count: number, users: number, seed: number): Promise<object> {
+/**
+ * Makes `count` changes of the realistic mix (test/bench/mix.ts), `MIX_CALL` a call, a few
+ * calls in flight; stops early once `deadline` (epoch ms) has passed. Answers how many it made.
+ */
+async function mix (count: number, users: number, seed: number, deadline = Infinity): Promise<object> {
   const s = store as Store
   const changes = new ChangeMix(users, seed)
   const start = performance.now()
   const inFlight: Array<Promise<unknown>> = []
-  for (let done = 0; done < count;) {
+  let done = 0
+  while (done < count && Date.now() < deadline) {
     const n = Math.min(MIX_CALL, count - done)
     done += n
     inFlight.push(s.mark(changes.take(n)))
     if (inFlight.length >= 4) await inFlight.shift()
   }
   await Promise.all(inFlight)
-  return { count, ms: performance.now() - start }
+  return { count: done, ms: performance.now() - start }
 }
 
 async function handle (req: Request): Promise<unknown> {
@@ -157,10 +161,16 @@ async function handle (req: Request): Promise<unknown> {
       return true
     case 'load': return await load(req.rate as number, req.seconds as number, req.idLen as number, req.prefix as string)
     case 'bulk': return await bulk(req.count as number, req.idLen as number, req.prefix as string)
-    case 'mix': return await mix(req.count as number, req.users as number, req.seed as number)
+    case 'mix': return await mix(req.count as number, req.users as number, req.seed as number, req.deadline as number | undefined)
     case 'cpu': {
       const { user, system } = process.cpuUsage()
-      return { cpuMs: (user + system) / 1000, heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576) }
+      const m = process.memoryUsage()
+      const mib = (n: number): number => Math.round(n / 1048576)
+      // With --expose-gc (BENCH_NODE_ARGS): the live heap too, after a full collection.
+      const gc = (globalThis as { gc?: () => void }).gc
+      gc?.()
+      const live = gc === undefined ? undefined : mib(process.memoryUsage().heapUsed)
+      return { cpuMs: (user + system) / 1000, heapMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), rssMiB: mib(m.rss), liveHeapMiB: live }
     }
     case 'unreadCounts': {
       // A digest of the state to compare nodes: the unread counts of the first `users` users.
