@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readFileSync, readdirSync } from 'node:fs'
 import { ImapFlow } from 'imapflow'
 import { startDemo, writeMesh } from '../helpers/daemon.js'
 import { DOVECOT_SKIP, descendants, isRunning } from '../helpers/dovecot.js'
@@ -75,6 +76,36 @@ t.test('demo --dovecot: a \\Seen set through node a\'s Dovecot shows on node c\'
   tt.match(demo.out(), /all nodes stopped cleanly/)
   tt.match(demo.out(), /every Dovecot stopped/)
   for (const pid of started) tt.notOk(isRunning(pid), `pid ${pid} is gone`)
+})
+
+/** Processes whose command line names `dir` (the demo's nodes, its Dovecot masters), with their children. */
+function processesOf (dir: string): number[] {
+  const named = readdirSync('/proc').filter(name => /^\d+$/.test(name)).map(Number).filter(pid => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) } catch { return false }
+  })
+  return [...new Set(named.flatMap(pid => [pid, ...descendants(pid)]))].filter(isRunning)
+}
+
+t.test('demo --dovecot: SIGTERM while the Dovecots start still stops every Dovecot and node', { skip: DOVECOT_SKIP }, async tt => {
+  const dir = await tempDir(tt)
+  await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
+  const demo = startDemo(tt, dir, ['--dovecot'])
+  const started = new Set<number>()
+  tt.teardown(() => { for (const pid of started) try { process.kill(pid, 'SIGKILL') } catch {} })
+  const own = (): number[] => processesOf(dir).filter(pid => pid !== demo.child.pid)
+  await waitFor(() => { for (const pid of own()) started.add(pid); return started.size > 0 }, { timeoutMs: 60_000, intervalMs: 5, what: `a first Dovecot of the demo\n${demo.out()}\n${demo.err()}` })
+  tt.notMatch(demo.out(), /Ctrl-C stops all nodes/, 'the signal comes before the demo is up')
+  demo.child.kill('SIGTERM')
+  // Everything it starts from now on is noted, until it exits.
+  let code: number | null | undefined
+  void demo.exited.then(c => { code = c })
+  await waitFor(() => { for (const pid of own()) started.add(pid); return code !== undefined }, { timeoutMs: 90_000, intervalMs: 20, what: `the demo to stop\n${demo.out()}\n${demo.err()}` })
+  tt.equal(code, 0, demo.err())
+  tt.match(demo.out(), /stopping \(SIGTERM\)/)
+  tt.match(demo.out(), /every Dovecot stopped/)
+  tt.ok(started.size >= 3, `Dovecot and node processes seen (${started.size})`)
+  for (const pid of started) tt.notOk(isRunning(pid), `pid ${pid} is gone`)
+  tt.same(own(), [], 'no process names the demo directory')
 })
 
 t.test('demo --dovecot without Dovecot says how to install it', { skip: DOVECOT_SKIP === false ? 'Dovecot is installed here' : false }, async tt => {

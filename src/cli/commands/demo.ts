@@ -22,6 +22,17 @@ const BUNDLED_MESH = join(ROOT, 'examples', 'demo-mesh.json')
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export async function demo (args: { dir: string, dovecot?: boolean }, io: Io, signal?: AbortSignal): Promise<number> {
+  // Caught from the start: Ctrl-C while Dovecots and nodes start stops them all once they are up,
+  // instead of ending the demo at once and leaving its Dovecots behind.
+  const early = catchStopSignals(signal)
+  try {
+    return await run(args, io, early.signal)
+  } finally {
+    early.release()
+  }
+}
+
+async function run (args: { dir: string, dovecot?: boolean }, io: Io, signal: AbortSignal): Promise<number> {
   const dir = resolve(args.dir)
   let meshFile = prepare(dir)
   const { mesh, problems } = loadMeshFile(meshFile)
@@ -55,7 +66,7 @@ export async function demo (args: { dir: string, dovecot?: boolean }, io: Io, si
 }
 
 /** Waits for the nodes, introduces them, runs until a stop signal, stops them; the exit code. */
-async function runNodes (nodes: DemoNode[], at: { dir: string, meshFile: string, lab?: DemoDovecots }, io: Io, signal?: AbortSignal): Promise<number> {
+async function runNodes (nodes: DemoNode[], at: { dir: string, meshFile: string, lab?: DemoDovecots }, io: Io, signal: AbortSignal): Promise<number> {
   const { dir } = at
   const shown = shownPath(at.meshFile)
   recordDemo(dir, nodes)
@@ -109,22 +120,32 @@ function introduce (nodes: DemoNode[], meshShown: string, io: Io, dovecotLines: 
   ].join('\n'))
 }
 
-async function untilStop (signal?: AbortSignal): Promise<string> {
-  return await new Promise(resolve => {
-    const finish = (why: string): void => {
-      for (const name of STOP_SIGNALS) process.off(name, onSignal)
-      signal?.removeEventListener('abort', onAbort)
-      resolve(why)
-    }
-    const onSignal = (name: NodeJS.Signals): void => {
-      // After SIGHUP the terminal is gone: writing to it must not crash the stop.
-      if (name === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
-      finish(name)
-    }
-    const onAbort = (): void => finish('aborted')
-    for (const name of STOP_SIGNALS) process.once(name, onSignal)
-    signal?.addEventListener('abort', onAbort)
-  })
+/**
+ * An AbortSignal that the first stop signal (or `outer`) aborts, with the signal's name as its
+ * reason. After that first one the handlers are gone: a second Ctrl-C ends the demo at once.
+ */
+function catchStopSignals (outer?: AbortSignal): { signal: AbortSignal, release: () => void } {
+  const stop = new AbortController()
+  const release = (): void => {
+    for (const name of STOP_SIGNALS) process.off(name, onSignal)
+    outer?.removeEventListener('abort', onAbort)
+  }
+  const onSignal = (name: NodeJS.Signals): void => {
+    // After SIGHUP the terminal is gone: writing to it must not crash the stop.
+    if (name === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+    release()
+    stop.abort(name)
+  }
+  const onAbort = (): void => { release(); stop.abort('aborted') }
+  for (const name of STOP_SIGNALS) process.on(name, onSignal)
+  outer?.addEventListener('abort', onAbort)
+  if (outer?.aborted === true) onAbort()
+  return { signal: stop.signal, release }
+}
+
+async function untilStop (signal: AbortSignal): Promise<string> {
+  if (!signal.aborted) await new Promise(resolve => signal.addEventListener('abort', resolve, { once: true }))
+  return String(signal.reason)
 }
 
 async function stopAll (nodes: DemoNode[], dir: string): Promise<Array<number | null>> {
