@@ -181,6 +181,7 @@ async function main (): Promise<void> {
     results.bigStore = big
     results.goals = goals(c, dsync, cpu, big)
     printGoals(results.goals as GoalLine[])
+    console.log('Goals 2 (lag) and 3 (bytes per change in meshes of 3, 5, 9): npm run bench:replication')
   } finally {
     for (const n of [a, b]) {
       await n.proc?.call('close').catch(() => {})

@@ -157,6 +157,7 @@ async function main (): Promise<void> {
     printTable(meshRows as unknown as Array<Record<string, number>>)
     results.goals = goals(lagRows, meshRows)
     printGoals(results.goals as GoalLine[])
+    console.log('Goals 1 (catch-up vs dsync), 4 (memory) and 5 (CPU per change): npm run bench:catchup')
   } finally {
     for (const p of procs.values()) {
       await p.call('close').catch(() => {})
