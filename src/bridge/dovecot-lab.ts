@@ -7,7 +7,7 @@
  * process group): by stop(), by whoever it was registered with, or when this process exits.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { accessSync, closeSync, constants, openSync } from 'node:fs'
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs'
 import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -103,6 +103,7 @@ export async function startDovecot (t: Teardown | undefined, options: DovecotOpt
   const masterPasswd = passwdLine(master.name, master.password)
   const vmail = ensureVmailUser()
   await prepareDirectory(dir, vmail)
+  await stopLeftover(p)
   // Read by the auth process, which runs as the packaged `dovecot` user.
   await writeFile(p.passwd, passwd, { mode: 0o644 })
   await writeFile(p.masterPasswd, masterPasswd, { mode: 0o644 })
@@ -183,6 +184,24 @@ async function stopMaster (masterPid: number, exited: Promise<void>): Promise<vo
   killGroup(masterPid)
   await pollUntil(() => groupMembers(masterPid).length === 0, STOP_TIMEOUT_MS, 20, `dovecot process group ${masterPid} to exit`)
   liveGroups.delete(masterPid)
+}
+
+/**
+ * A Dovecot that an earlier run left in this directory (its starter was killed with -9, so
+ * nothing stopped it) holds the ports and the base_dir: Dovecot refuses to start beside it.
+ * It is stopped only if its master.pid names a running process whose command line is
+ * `dovecot ... -c <this directory's dovecot.conf>`, i.e. one the lab itself started here.
+ */
+async function stopLeftover (p: ReturnType<typeof instancePaths>): Promise<void> {
+  let pid: number
+  let cmdline: string
+  try {
+    pid = Number(readFileSync(join(p.run, 'master.pid'), 'utf8').trim())
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  } catch { return }
+  if (!Number.isSafeInteger(pid) || pid <= 1 || !isRunning(pid) || !cmdline.split('\0').includes(p.conf)) return
+  liveGroups.add(pid)
+  await stopMaster(pid, new Promise(resolve => { void pollUntil(() => !isRunning(pid), STOP_TIMEOUT_MS, 20, `leftover dovecot ${pid} to exit`).catch(() => {}).then(resolve) }))
 }
 
 interface Vmail { uid: number, gid: number }

@@ -108,6 +108,33 @@ t.test('demo --dovecot: SIGTERM while the Dovecots start still stops every Dovec
   tt.same(own(), [], 'no process names the demo directory')
 })
 
+t.test('demo --dovecot after a demo killed with -9: the Dovecots it left are stopped and the next demo starts', { skip: DOVECOT_SKIP }, async tt => {
+  const dir = await tempDir(tt)
+  await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
+  const first = startDemo(tt, dir, ['--dovecot'])
+  const left = new Set<number>()
+  tt.teardown(() => { for (const pid of left) try { process.kill(pid, 'SIGKILL') } catch {} })
+  await waitFor(() => first.out().includes('Ctrl-C stops all nodes.'), { timeoutMs: 90_000, what: `the first demo to be up\n${first.out()}\n${first.err()}` })
+  const masters = logins(first.out()).map(l => l.dovecotPid)
+  tt.equal(masters.length, 3, 'a Dovecot per node')
+  for (const pid of masters) left.add(pid)
+  first.child.kill('SIGKILL')
+  await first.exited
+  tt.ok(masters.every(isRunning), 'the Dovecots outlive a demo killed with -9')
+
+  const second = startDemo(tt, dir, ['--dovecot'])
+  await waitFor(() => second.out().includes('Ctrl-C stops all nodes.'), { timeoutMs: 90_000, what: `the second demo to be up\n${second.out()}\n${second.err()}` })
+  for (const pid of masters) tt.notOk(isRunning(pid), `the first demo's Dovecot ${pid} was stopped`)
+  const again = logins(second.out())
+  for (const l of again) left.add(l.dovecotPid)
+  const client = await login(again[0] as Login)
+  tt.ok(client.authenticated !== false, 'the printed login works on the new Dovecot')
+  await client.logout()
+  second.child.kill('SIGINT')
+  tt.equal(await second.exited, 0, second.err())
+  for (const l of again) tt.notOk(isRunning(l.dovecotPid), `dovecot ${l.dovecotPid} stopped with the demo`)
+})
+
 t.test('demo --dovecot without Dovecot says how to install it', { skip: DOVECOT_SKIP === false ? 'Dovecot is installed here' : false }, async tt => {
   const dir = await tempDir(tt)
   await writeMesh(dir, { nodes: ['a', 'b', 'c'] })
