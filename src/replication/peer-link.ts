@@ -34,6 +34,8 @@ export class PeerLink {
   #redialTimer: NodeJS.Timeout | undefined
   #stopped = false
   #offsetMs: number | null = null
+  /** This node's clock stepped: the next sample may come from a ping sent before the step (half of it in each timeline). */
+  #discardNextSample = false
   #since: number | null = null
   #skewed = false
   #lastError: PeerStatus['lastError'] = null
@@ -100,6 +102,8 @@ export class PeerLink {
     this.#receiver.attach(session)
     session.deliverTo((frame, bytes) => { this.#onFrame(session, frame, bytes) })
     this.#init.digests?.attach(session, session.version ?? 1)
+    // The handshake's sample belongs to this session: a step before it does not void it.
+    this.#discardNextSample = false
     this.onSample(sample)
     this.#sender.pump()
   }
@@ -174,12 +178,17 @@ export class PeerLink {
 
   /** This node's wall clock stepped by `stepMs`: the peer's offset to it moves the other way. */
   shiftOffset (stepMs: number): void {
+    this.#discardNextSample = true
     if (this.#offsetMs === null) return
     this.#offsetMs -= stepMs
     this.evaluateClock()
   }
 
   onSample (sample: ClockSample): void {
+    if (this.#discardNextSample) {
+      this.#discardNextSample = false
+      return
+    }
     this.#offsetMs = sample.offsetMs
     this.evaluateClock()
   }

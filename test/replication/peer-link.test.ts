@@ -67,6 +67,17 @@ t.test('a step of our own clock shifts the offset the other way', async t => {
   t.match(link.status(), { skewed: true, holding: false })
 })
 
+t.test('the first sample after a step of our own clock is discarded: its ping may have left before the step', async t => {
+  const { link } = await setup(t)
+  link.attach(new RecordingSession(), { offsetMs: 0, rttMs: 1 })
+  link.shiftOffset(-300_000)
+  t.equal(link.offsetMs, 300_000)
+  link.onSample({ offsetMs: 150_000, rttMs: 300_000 })
+  t.equal(link.offsetMs, 300_000, 'the straddling sample (half the step) is not taken')
+  link.onSample({ offsetMs: 300_010, rttMs: 1 })
+  t.equal(link.offsetMs, 300_010, 'the next one is')
+})
+
 t.test('frames of the attached session reach the feed; a frame no half expects closes it', async t => {
   const { link } = await setup(t)
   const s = new RecordingSession()
