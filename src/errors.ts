@@ -69,7 +69,10 @@ export const ERROR_CODES = [
   // admin commands: mark-all, export, import (docs/operations.md "Error codes")
   'INVALID_TIME',
   'INVALID_IMPORT',
-  'FILE_ERROR'
+  'FILE_ERROR',
+  // the Dovecot bridge's spool (docs/dovecot.md "Troubleshooting")
+  'SPOOL_UNREADABLE',
+  'SPOOL_NOT_ROTATED'
 ] as const
 
 /** An HTTP error status without a marksync code in the body, as the CLI reports it. */

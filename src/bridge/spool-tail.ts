@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { open, rename, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { MAX_SPOOL_BYTES, MAX_SPOOL_LINE_BYTES, SPOOL_POLL_MS, SPOOL_ROTATE_GRACE_MS } from '../limits.js'
+import { errnoCause, MarksyncError } from '../errors.js'
 
 /** Where reading stopped: the file (by inode) and the byte after the last whole line handled. */
 export interface SpoolCheckpoint { ino: number, offset: number }
@@ -21,6 +22,20 @@ export interface SpoolTailOptions {
 interface Reader { fh: FileHandle, ino: number, position: number, partial: Buffer, until?: number }
 
 const CHUNK = 64 * 1024
+const DENIED = new Set(['EACCES', 'EPERM', 'EROFS'])
+
+/**
+ * A permission error on the spool, said with its fix: the spool is written by the mail user and
+ * read (and rotated) by the node's user, so a missing group ACL or write access shows up here.
+ */
+function accessError (err: unknown, path: string, rotating: boolean): unknown {
+  const cause = errnoCause(err)?.code
+  if (cause === undefined || !DENIED.has(cause)) return err
+  const who = `uid ${process.getuid?.() ?? '?'}`
+  return rotating
+    ? new MarksyncError('SPOOL_NOT_ROTATED', `SPOOL_NOT_ROTATED: cannot move ${path} to ${path}.1 (${cause}, ${who}): the node needs write access to the spool directory (group rwx; ReadWritePaths= under systemd), see docs/dovecot.md "Troubleshooting"`, { cause: err })
+    : new MarksyncError('SPOOL_UNREADABLE', `SPOOL_UNREADABLE: cannot read ${path} (${cause}, ${who}): the node's group needs read access to the spool, given to every new file by a default ACL on its directory (setfacl), see docs/dovecot.md "Troubleshooting"`, { cause: err })
+}
 
 /**
  * Tails the Lua driver's spool file. Writers open the file per transaction, so a
@@ -100,19 +115,22 @@ export class SpoolTail {
         this.#old = undefined
       }
     }
-    const info = await stat(this.#o.path).catch(() => undefined)
+    const info = await stat(this.#o.path).catch(err => {
+      if (errnoCause(err)?.code === 'ENOENT') return undefined // not created yet, or moved aside
+      throw accessError(err, this.#o.path, false)
+    })
     if (info !== undefined && info.ino !== this.#current?.ino) await this.#switchTo(info.ino, info.size)
     if (this.#current === undefined) return
     await this.#drain(this.#current)
     const max = this.#o.maxBytes ?? MAX_SPOOL_BYTES
     if (info !== undefined && this.#current.position >= max && this.#current.position === info.size) {
-      await rename(this.#o.path, `${this.#o.path}.1`)
+      await rename(this.#o.path, `${this.#o.path}.1`).catch(err => { throw accessError(err, this.#o.path, true) })
       this.#again = true
     }
   }
 
   async #switchTo (ino: number, size: number): Promise<void> {
-    const fh = await open(this.#o.path, 'r')
+    const fh = await open(this.#o.path, 'r').catch(err => { throw accessError(err, this.#o.path, false) })
     const saved = this.#o.checkpoint
     // Resume at the checkpoint only in the same file, and only if it was not truncated meanwhile.
     const position = this.#current === undefined && saved?.ino === ino && saved.offset <= size ? saved.offset : 0

@@ -74,6 +74,8 @@ t.test('the systemd how-to, followed as written, gives a unit that verifies and 
 
   const unit = await readFile(join(EXAMPLES, 'marksync.service'), 'utf8')
   tt.notMatch(unit, /%H/, 'the node id is said, not taken from the host name')
+  // docs/dovecot.md's spool directory, where the bridge rotates the spool despite ProtectSystem=strict.
+  tt.match(unit, /^ReadWritePaths=-\/var\/spool\/marksync$/m, 'the spool directory stays writable (optional: "-")')
   const prevent = (/^RestartPreventExitStatus=(.*)$/m.exec(unit)?.[1] ?? '').split(' ').map(Number)
   tt.same(prevent, [EXIT.USAGE, EXIT.LOCKED, EXIT.DATA_DIR_MISMATCH, EXIT.DATA_DIR_UNUSABLE])
   if (process.getuid?.() !== 0) return tt.comment('starting as the marksync user skipped: needs root to switch users')
