@@ -60,6 +60,10 @@ function readableBy (file: string, uid: number, gid: number): boolean {
   return spawnSync('cat', [file], { uid, gid, stdio: 'ignore' }).status === 0
 }
 
+async function lastErrorOf (api: string): Promise<string | null> {
+  return (await apiCall(api, 'GET', '/v1/status')).body.bridge?.lastError ?? null
+}
+
 /** The tmpfiles line for `name`: mode, user, group. */
 async function tmpfilesLine (name: string): Promise<{ mode: number, user: string, group: string }> {
   const line = (await readFile(TMPFILES, 'utf8')).split('\n').find(l => l.startsWith('z ') && l.split(/\s+/)[1]?.endsWith(`/${name}`))
@@ -112,7 +116,8 @@ t.test('a node running as its own user reads the Lua spool and enters a user\'s 
   const alice = await connectUser(tt, host.dovecot, 'alice')
   await deliver(alice, ['<perm-1@t>'])
   await setStatus(alice, '<perm-1@t>', 'read')
-  await waitFor(async () => await winnerOn(api, 'alice', '<perm-1@t>') === 'read', { timeoutMs: 30_000, intervalMs: 50, what: `the \\Seen entered on the node (bridge: ${JSON.stringify((await apiCall(api, 'GET', '/v1/status')).body.bridge?.lastError)})` })
+  await waitFor(async () => await winnerOn(api, 'alice', '<perm-1@t>') === 'read', { timeoutMs: 30_000, intervalMs: 50, what: 'the \\Seen entered on the node' })
+    .catch(async err => { throw new Error(`${(err as Error).message}; the bridge's lastError: ${await lastErrorOf(api)}`) })
   const status = (await apiCall(api, 'GET', '/v1/status')).body.bridge
   tt.equal(status.lastError, null, 'no bridge error')
   tt.ok(status.spool.linesRead > 0, 'the change came through the spool')
@@ -124,7 +129,7 @@ t.test('a node running as its own user reads the Lua spool and enters a user\'s 
   await rename(host.spool, `${host.spool}.old`)
   await rename(stray, host.spool)
   const unreadable = await waitFor(async () => {
-    const error = (await apiCall(api, 'GET', '/v1/status')).body.bridge.lastError as string | null
+    const error = await lastErrorOf(api)
     return error !== null && /SPOOL_UNREADABLE/.test(error) ? error : false
   }, { timeoutMs: 20_000, intervalMs: 50, what: 'the bridge to report the unreadable spool' })
   tt.match(unreadable, /setfacl/, `the error says how to fix it: ${unreadable}`)
