@@ -57,6 +57,8 @@ export class UserWorker {
   absent = false
   /** Whether every watched mailbox has been read once (else the index may lack copies). */
   #listed = false
+  /** Messages without a Message-ID already counted (mailbox, uid): a re-read from scratch does not count them twice. */
+  readonly #countedWithoutId = new Set<string>()
 
   constructor (options: UserWorkerOptions) {
     this.#o = options
@@ -217,7 +219,11 @@ export class UserWorker {
     const before = box.messages.get(m.uid)
     index.set(box, m.uid, { id: m.id, status: m.status })
     if (m.id === undefined) {
-      if (before === undefined) this.#o.counters.noMessageId++
+      const key = `${box.name}\u0000${m.uid}`
+      if (before === undefined && !this.#countedWithoutId.has(key)) {
+        this.#countedWithoutId.add(key)
+        this.#o.counters.noMessageId++
+      }
       return
     }
     // Unchanged status: a flag the mapping ignores, or the bridge's own write read back.
