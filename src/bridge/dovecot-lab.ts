@@ -201,7 +201,8 @@ async function stopLeftover (p: ReturnType<typeof instancePaths>): Promise<void>
   } catch { return }
   if (!Number.isSafeInteger(pid) || pid <= 1 || !isRunning(pid) || !cmdline.split('\0').includes(p.conf)) return
   liveGroups.add(pid)
-  await stopMaster(pid, new Promise(resolve => { void pollUntil(() => !isRunning(pid), STOP_TIMEOUT_MS, 20, `leftover dovecot ${pid} to exit`).catch(() => {}).then(resolve) }))
+  // Not our child: its exit is seen by polling, and stopMaster kills the group past the deadline.
+  await stopMaster(pid, pollUntil(() => !isRunning(pid), STOP_TIMEOUT_MS, 20, `leftover dovecot ${pid} to exit`).catch(() => {}))
 }
 
 interface Vmail { uid: number, gid: number }
