@@ -44,7 +44,7 @@ export interface BridgeStatus {
 export class DovecotBridge {
   readonly #o: DovecotBridgeOptions
   readonly #workers = new Map<string, UserWorker>()
-  readonly #counters = { posted: 0, applied: 0, noMessageId: 0, syncs: 0, fastEvents: 0, readMs: 0, writeMs: 0, events: 0, echoes: 0, badLines: 0, catchUps: 0, errors: 0 }
+  readonly #counters = { posted: 0, applied: 0, noMessageId: 0, syncs: 0, expungeSearches: 0, fastEvents: 0, readMs: 0, writeMs: 0, events: 0, echoes: 0, badLines: 0, catchUps: 0, errors: 0 }
   readonly #retry = new Set<string>()
   readonly #timers: NodeJS.Timeout[] = []
   #state: BridgeStatus['state'] = 'starting'

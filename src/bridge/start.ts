@@ -30,7 +30,8 @@ function registerBridgeMetrics (registry: Registry, status: () => BridgeStatus):
     ['marksync_bridge_echoes_total', 'Spool events of the bridge\'s own writes, dropped', s => s.counters.echoes],
     ['marksync_bridge_no_message_id_total', 'Messages seen without a Message-ID (not replicated)', s => s.counters.noMessageId],
     ['marksync_bridge_errors_total', 'Dovecot failures (each retried)', s => s.counters.errors],
-    ['marksync_bridge_catch_ups_total', 'Catch-ups of every known mailbox', s => s.counters.catchUps]
+    ['marksync_bridge_catch_ups_total', 'Catch-ups of every known mailbox', s => s.counters.catchUps],
+    ['marksync_bridge_expunge_searches_total', 'UID SEARCHes listing a mailbox to find expunges', s => s.counters.expungeSearches]
   ]
   for (const [name, help, read] of figures) {
     new Gauge({ name, help, registers: [registry], collect () { this.set(read(status())) } })

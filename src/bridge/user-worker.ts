@@ -19,6 +19,8 @@ export interface BridgeCounters {
   noMessageId: number
   /** Mailbox reads (event-driven syncs and catch-ups). */
   syncs: number
+  /** `UID SEARCH`es listing a mailbox's UIDs to find expunges (a catch-up skips it when the count shows none). */
+  expungeSearches: number
   /** Flag events decided without reading Dovecot (the rest read their mailbox). */
   fastEvents: number
   /** Time spent reading Dovecot and entering changes / writing to Dovecot, in ms. */
@@ -46,7 +48,7 @@ interface Decisions { post: Map<string, Status>, apply: Set<string> }
  */
 export class UserWorker {
   readonly #o: UserWorkerOptions
-  #index: UserIndex | undefined
+  #index: Promise<UserIndex> | undefined
   #queue: Promise<unknown> = Promise.resolve()
   /** Mailboxes with events not yet read, each with the UIDs reported expunged. */
   readonly #pending = new Map<string, Set<number>>()
@@ -170,8 +172,13 @@ export class UserWorker {
   }
 
   async #loadIndex (): Promise<UserIndex> {
-    this.#index ??= await this.#o.state.loadUser(this.user)
-    return this.#index
+    // One load shared by every caller: two loads at once would each make an index of their own,
+    // and the later one would drop what was entered into the first meanwhile.
+    this.#index ??= this.#o.state.loadUser(this.user).catch(err => {
+      this.#index = undefined
+      throw err
+    })
+    return await this.#index
   }
 
   async #sync (name: string, presentOf?: number[] | 'all'): Promise<void> {
@@ -181,8 +188,9 @@ export class UserWorker {
     const started = performance.now()
     const known = box
     const validity = known !== undefined ? { validity: known.uidValidity } : {}
-    const read = await readMailbox(client, name, { ...validity, modseq: known?.highestModseq ?? 0n, idOf: uid => known?.messages.get(uid)?.id }, presentOf)
+    const read = await readMailbox(client, name, { ...validity, modseq: known?.highestModseq ?? 0n, copies: known?.messages ?? new Map() }, presentOf)
     this.#o.counters.syncs++
+    if (read.searched) this.#o.counters.expungeSearches++
     if (box === undefined || box.uidValidity !== read.uidValidity) box = index.resetMailbox(name, read.uidValidity)
     const decisions: Decisions = { post: new Map(), apply: new Set() }
     // The winners of every message whose status is new to the index, read together.
