@@ -100,6 +100,12 @@ export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 30_000
 /** Most links one `links` frame may report (one per configured peer of its sender). */
 export const MAX_REPORTED_LINKS = 1_024
+/**
+ * A peer's feed cursor and its peer record are persisted at most this often while acks move
+ * them, in ms (the first write after a pause goes at once). Each write is a solo write of the
+ * store's queue, with an fsync under `sync` durability: one per ack made changes wait behind them.
+ */
+export const PEER_STATE_PERSIST_MS = 100
 /** A node reports its links to its peers at most this often while only `have` moves, in ms. */
 export const LINK_REPORT_MS = 250
 /**

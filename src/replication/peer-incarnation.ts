@@ -8,6 +8,8 @@
 import type { IncarnationClaim } from '../protocol/index.js'
 import type { StatusStore } from '../store/api.js'
 import type { PeerRecord } from '../store/peer-record.js'
+import { PEER_STATE_PERSIST_MS } from '../limits.js'
+import { LazyPersist } from './lazy-persist.js'
 
 export type IncarnationStore = Pick<StatusStore, 'getPeerRecord' | 'setPeerRecord'>
 
@@ -18,12 +20,13 @@ export class PeerIncarnation {
   readonly #store: IncarnationStore
   readonly #peer: string
   #record: PeerRecord = { incarnation: '', acked: 0, resync: false }
-  #writing: Promise<void> | undefined
-  #dirty = false
+  readonly #persist: LazyPersist
 
   constructor (store: IncarnationStore, peer: string) {
     this.#store = store
     this.#peer = peer
+    // A failed write is not retried: the record is written again with the next change.
+    this.#persist = new LazyPersist(async () => { await this.#store.setPeerRecord(this.#peer, this.#record) }, PEER_STATE_PERSIST_MS)
   }
 
   async load (): Promise<void> {
@@ -69,26 +72,12 @@ export class PeerIncarnation {
   }
 
   async idle (): Promise<void> {
-    while (this.#writing !== undefined) await this.#writing
+    await this.#persist.flush()
   }
 
-  /** Kept in memory at once; persisted in order, coalesced, like the cursor. */
+  /** Kept in memory at once; persisted in order, coalesced, like the cursor (lazy-persist.ts). */
   #save (record: PeerRecord): void {
     this.#record = record
-    this.#dirty = true
-    if (this.#writing === undefined) this.#writing = this.#write()
-  }
-
-  async #write (): Promise<void> {
-    try {
-      while (this.#dirty) {
-        this.#dirty = false
-        await this.#store.setPeerRecord(this.#peer, this.#record)
-      }
-    } catch {
-      // The store is closing or failing: the record is written again with the next change.
-    } finally {
-      this.#writing = undefined
-    }
+    this.#persist.changed()
   }
 }
