@@ -86,8 +86,11 @@ export const DEFAULT_BATCH_BYTES = 256 * 1024
 export const DEFAULT_WINDOW = 4
 /** Most unacknowledged batches a receiver queues per session; a sender beyond it is closed (1008). */
 export const MAX_WINDOW = 16
-/** Default coalescing delay between new entries and the push to peers, in ms. */
-export const DEFAULT_PUSH_DELAY_MS = 2
+/**
+ * Default coalescing delay between new entries and the push to peers, in ms. 0: the next turn
+ * of the event loop (each group commit is one 'entered' already, and a full window coalesces).
+ */
+export const DEFAULT_PUSH_DELAY_MS = 0
 /** Default heartbeat interval, in ms. */
 export const DEFAULT_HEARTBEAT_MS = 5_000
 /** Heartbeat intervals without any frame from a peer before the session is terminated. */

@@ -32,7 +32,7 @@ export interface ReplicatorOptions {
   batchBytes?: number
   /** Unacknowledged batches in flight per peer. */
   window?: number
-  /** Coalescing delay before pushing fresh entries, in ms. */
+  /** Coalescing delay before pushing fresh entries, in ms; 0 (the default): the next turn of the event loop. */
   pushDelayMs?: number
   /** Time a handshake may take before the socket is closed, in ms. */
   handshakeTimeoutMs?: number

@@ -51,7 +51,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   readonly #reincarnation: Reincarnation
   readonly #members: ReadonlySet<string> | undefined
   #ticker: NodeJS.Timeout | undefined
-  #pushTimer: NodeJS.Timeout | undefined
+  /** Cancels the push scheduled after the last 'entered' (none: nothing scheduled). */
+  #cancelPush: (() => void) | undefined
   readonly #recent = new RecentChanges(RECENT_CHANGES)
   /** With the mesh's links known: reports of this node's links, so peers leave out relays. */
   readonly #reports: LinkReports | undefined
@@ -125,7 +126,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
     this.#stopped = true
     clearInterval(this.#ticker)
     this.#reports?.stop()
-    clearTimeout(this.#pushTimer)
+    this.#cancelPush?.()
     this.#o.store.off('entered', this.#onEntered)
     this.#o.store.off('clock-jump', this.#onClockJump)
     this.#antiEntropy.stop()
@@ -268,11 +269,19 @@ export class Replicator extends EventEmitter<ReplicatorEvents> implements Replic
   }
 
   #schedulePush (): void {
-    if (this.#pushTimer !== undefined || this.#stopped) return
-    this.#pushTimer = setTimeout(() => {
-      this.#pushTimer = undefined
+    if (this.#cancelPush !== undefined || this.#stopped) return
+    const push = (): void => {
+      this.#cancelPush = undefined
       for (const link of this.#links.values()) link.pump()
-    }, this.#o.pushDelayMs)
+    }
+    // 0 (the default): at the next turn of the event loop; a timer of 0 would wait 1 ms.
+    if (this.#o.pushDelayMs === 0) {
+      const immediate = setImmediate(push)
+      this.#cancelPush = () => { clearImmediate(immediate) }
+    } else {
+      const timer = setTimeout(push, this.#o.pushDelayMs)
+      this.#cancelPush = () => { clearTimeout(timer) }
+    }
   }
 
   #tick (): void {

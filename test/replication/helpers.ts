@@ -39,7 +39,7 @@ export interface NodeSpec {
   skewMs?: number
 }
 
-const FAST: Partial<ReplicatorOptions> = { heartbeatMs: 100, pushDelayMs: 1, handshakeTimeoutMs: 2_000 }
+const FAST: Partial<ReplicatorOptions> = { heartbeatMs: 100, handshakeTimeoutMs: 2_000 }
 
 export async function startNodes (t: Teardown, specs: NodeSpec[]): Promise<Map<string, TestNode>> {
   const ports = new Map<string, number>()
