@@ -4,13 +4,21 @@ import {
   DEFAULT_BATCH_ENTRIES,
   DEFAULT_DURABILITY,
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LEVELDB_CACHE_BYTES,
+  DEFAULT_LEVELDB_MAX_OPEN_FILES,
+  DEFAULT_LEVELDB_WRITE_BUFFER_BYTES,
   DEFAULT_LOG_RETENTION_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_PURGE_INTERVAL_MS,
   DEFAULT_WINDOW,
   MAX_BATCH_ENTRIES,
   MAX_FRAME_BYTES,
-  MAX_WINDOW
+  MAX_LEVELDB_CACHE_BYTES,
+  MAX_LEVELDB_MAX_OPEN_FILES,
+  MAX_LEVELDB_WRITE_BUFFER_BYTES,
+  MAX_WINDOW,
+  MIN_LEVELDB_MAX_OPEN_FILES,
+  MIN_LEVELDB_WRITE_BUFFER_BYTES
 } from '../limits.js'
 import type { Durability } from '../contracts.js'
 import { parseDuration } from './duration.js'
@@ -35,6 +43,12 @@ export interface Settings {
   window: number
   /** Time between two anti-entropy rounds with each peer, in ms; 0: only on demand. */
   antiEntropyIntervalMs: number
+  /** LevelDB's block cache, in bytes (docs/operations.md "Memory"). */
+  leveldbCacheSize: number
+  /** LevelDB's memtable, in bytes (up to two at once). */
+  leveldbWriteBufferSize: number
+  /** Files LevelDB keeps open: bounds its memory-mapped tables. */
+  leveldbMaxOpenFiles: number
   apiToken?: SecretRef
 }
 
@@ -47,7 +61,10 @@ export const DEFAULT_SETTINGS: Settings = {
   batchEntries: DEFAULT_BATCH_ENTRIES,
   batchBytes: DEFAULT_BATCH_BYTES,
   window: DEFAULT_WINDOW,
-  antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS
+  antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
+  leveldbCacheSize: DEFAULT_LEVELDB_CACHE_BYTES,
+  leveldbWriteBufferSize: DEFAULT_LEVELDB_WRITE_BUFFER_BYTES,
+  leveldbMaxOpenFiles: DEFAULT_LEVELDB_MAX_OPEN_FILES
 }
 
 /** Largest `batchBytes` setting, in bytes: a batch must fit in one replication frame. */
@@ -59,7 +76,8 @@ export const MIN_HEARTBEAT_MS = 50
 
 export const SETTING_KEYS = [
   'durability', 'retention', 'purgeInterval', 'maxClockSkew', 'heartbeat',
-  'batchEntries', 'batchBytes', 'window', 'apiToken', 'antiEntropyInterval'
+  'batchEntries', 'batchBytes', 'window', 'apiToken', 'antiEntropyInterval',
+  'leveldbCacheSize', 'leveldbWriteBufferSize', 'leveldbMaxOpenFiles'
 ] as const
 
 export function parseSecretRef (value: unknown, path: JsonPath, problems: Problems): SecretRef | undefined {
@@ -127,10 +145,23 @@ export function parseSettings (value: unknown, path: JsonPath, problems: Problem
   if (value.batchBytes !== undefined) out.batchBytes = integer(value.batchBytes, at('batchBytes'), problems, 1024, MAX_BATCH_BYTES_SETTING)
   if (value.window !== undefined) out.window = integer(value.window, at('window'), problems, 1, MAX_WINDOW_SETTING)
   if (value.antiEntropyInterval !== undefined) out.antiEntropyIntervalMs = duration(value.antiEntropyInterval, at('antiEntropyInterval'), problems, 0)
+  parseLeveldb(value, path, problems, out)
   if (value.apiToken !== undefined) out.apiToken = parseSecretRef(value.apiToken, at('apiToken'), problems)
   // Drop keys whose value failed, so a bad override never masks the mesh-wide value silently.
   for (const key of Object.keys(out) as Array<keyof Settings>) if (out[key] === undefined) delete out[key]
   return out
+}
+
+/** LevelDB's memory knobs, in the ranges LevelDB honours as given (it would clip others silently). */
+function parseLeveldb (value: Record<string, unknown>, path: JsonPath, problems: Problems, out: Partial<Settings>): void {
+  const at = (key: string): JsonPath => [...path, key]
+  if (value.leveldbCacheSize !== undefined) out.leveldbCacheSize = integer(value.leveldbCacheSize, at('leveldbCacheSize'), problems, 0, MAX_LEVELDB_CACHE_BYTES)
+  if (value.leveldbWriteBufferSize !== undefined) {
+    out.leveldbWriteBufferSize = integer(value.leveldbWriteBufferSize, at('leveldbWriteBufferSize'), problems, MIN_LEVELDB_WRITE_BUFFER_BYTES, MAX_LEVELDB_WRITE_BUFFER_BYTES)
+  }
+  if (value.leveldbMaxOpenFiles !== undefined) {
+    out.leveldbMaxOpenFiles = integer(value.leveldbMaxOpenFiles, at('leveldbMaxOpenFiles'), problems, MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES)
+  }
 }
 
 export function mergeSettings (...layers: Array<Partial<Settings>>): Settings {

@@ -18,7 +18,7 @@ import type { PeerStatus, PurgeResult } from '../contracts.js'
 import type { ReplicatorApi, ReplicatorOptions } from '../replication/api.js'
 import { Store } from '../store/index.js'
 import type { StoreFault } from '../store/fault.js'
-import { openStore } from './open-store.js'
+import { openStore, storeOptions } from './open-store.js'
 import { Purger } from './purger.js'
 import { countersOf, peerLagMs, type StatusOverview } from '../api/status.js'
 import type { ApiBackend } from '../api/routes.js'
@@ -108,15 +108,7 @@ export class Daemon {
 
   async #startStore (): Promise<void> {
     const { node } = this.#options.config
-    const options: ConstructorParameters<typeof Store>[0] = {
-      location: node.dataDir,
-      nodeId: node.id,
-      durability: node.settings.durability,
-      retentionMs: node.settings.retentionMs,
-      maxClockSkewMs: node.settings.maxClockSkewMs
-    }
-    if (this.#options.wallClock !== undefined) options.wallClock = this.#options.wallClock
-    const store = new Store(options)
+    const store = new Store(storeOptions(node, this.#options.wallClock))
     await openStore(store, node.dataDir)
     this.#store = store
     this.#metrics = new Metrics({

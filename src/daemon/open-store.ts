@@ -1,6 +1,8 @@
 /** Opening the data directory at start, with a one-line reason when the operating system refuses it. */
 import { errnoCause, isMarksyncError, MarksyncError } from '../errors.js'
-import type { Store } from '../store/index.js'
+import type { MeshNode } from '../config/mesh.js'
+import type { WallClock } from '../hlc.js'
+import type { Store, StoreOptions } from '../store/index.js'
 
 const ERRNO_HINTS: Record<string, string> = {
   EACCES: 'permission denied: the user running marksync cannot create or write it',
@@ -25,4 +27,19 @@ export async function openStore (store: Store, dataDir: string): Promise<void> {
     const hint = ERRNO_HINTS[code] ?? cause.message
     throw new MarksyncError('DATA_DIR_UNUSABLE', `data directory ${dataDir} cannot be opened: ${hint} (${code}${cause.path !== undefined ? ` on ${cause.path}` : ''})`, { cause: err })
   }
+}
+
+/** The store's options from the node's settings (docs/operations.md "Settings"). */
+export function storeOptions (node: MeshNode, wallClock?: WallClock): StoreOptions {
+  const s = node.settings
+  const options: StoreOptions = {
+    location: node.dataDir,
+    nodeId: node.id,
+    durability: s.durability,
+    retentionMs: s.retentionMs,
+    maxClockSkewMs: s.maxClockSkewMs,
+    leveldb: { cacheSize: s.leveldbCacheSize, writeBufferSize: s.leveldbWriteBufferSize, maxOpenFiles: s.leveldbMaxOpenFiles }
+  }
+  if (wallClock !== undefined) options.wallClock = wallClock
+  return options
 }

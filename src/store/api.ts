@@ -4,6 +4,7 @@ import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '.
 import type { ClockStep, HybridClock, WallClock } from '../hlc.js'
 import type { StoreFault } from './fault.js'
 import type { PeerRecord } from './peer-record.js'
+import type { LevelDbTuning } from './db-tuning.js'
 
 import type { Durability, PurgeResult } from '../contracts.js'
 
@@ -27,6 +28,11 @@ export interface StoreOptions {
    * `performance.now`); `null` turns detection off for a test clock that jumps on purpose.
    */
   monotonicClock?: (() => number) | null
+  /**
+   * LevelDB's memory knobs (db-tuning.ts; docs/operations.md "Memory"); each one left out
+   * keeps its default. A value out of range throws a TypeError.
+   */
+  leveldb?: Partial<LevelDbTuning>
 }
 
 export interface PageOptions {

@@ -11,7 +11,8 @@ import type { Db, StoreAccess } from './access.js'
 import type { Durability } from './api.js'
 import { FaultWatch, faultError, type FaultWatchInit, type StoreFault } from './fault.js'
 import { runAlone, type Job } from './jobs.js'
-import { openDb, type OpenedDb } from './open-db.js'
+import { leveldbMemoryBytes, openDb, type OpenedDb } from './open-db.js'
+import type { LevelDbTuning } from './db-tuning.js'
 import type { WriteQueue } from './write-queue.js'
 
 type GateState = 'new' | 'opening' | 'open' | 'closing' | 'closed'
@@ -19,6 +20,8 @@ type GateState = 'new' | 'opening' | 'open' | 'closing' | 'closed'
 export interface GateInit extends Pick<FaultWatchInit, 'location' | 'now' | 'onFault' | 'onRecovered'> {
   nodeId: string
   durability: Durability
+  /** The options LevelDB is opened (and reopened) with. */
+  tuning: LevelDbTuning
   queue: WriteQueue<Job>
   /** Takes what a (re)opened database holds (seqs, clock); the gate already holds `opened.db`. */
   adopt: (opened: OpenedDb) => Promise<void>
@@ -52,7 +55,7 @@ export class DbGate implements StoreAccess {
     if (this.#state !== 'new') throw new MarksyncError('STORE_NOT_OPEN', `a store opens once (it is ${this.#state})`)
     this.#state = 'opening'
     try {
-      const opened = await openDb(this.#init.location, this.#init.nodeId)
+      const opened = await openDb(this.#init.location, this.#init.nodeId, this.#init.tuning)
       this.#db = opened.db
       await init(opened)
       this.#state = 'open'
@@ -107,6 +110,11 @@ export class DbGate implements StoreAccess {
     return await runAlone(this.#init.queue, async () => await run(this.jobDb()), err => this.failed(err))
   }
 
+  /** LevelDB's estimate of its block cache and memtables, in bytes (throws while not open). */
+  memoryBytes (): number {
+    return leveldbMemoryBytes(this.readDb())
+  }
+
   sync (): { sync: boolean } {
     return { sync: this.#init.durability === 'sync' }
   }
@@ -124,7 +132,7 @@ export class DbGate implements StoreAccess {
       this.#db = null
       // LevelDB may refuse a clean close after the fault; its files are closed anyway.
       await old?.close().catch(() => {})
-      const opened = await openDb(this.#init.location, this.#init.nodeId)
+      const opened = await openDb(this.#init.location, this.#init.nodeId, this.#init.tuning)
       this.#db = opened.db
       await this.#init.adopt(opened)
       return true

@@ -7,6 +7,7 @@ import { Level } from 'level'
 import { MarksyncError } from '../errors.js'
 import { decodeNumbers } from './codec.js'
 import { metaKey } from './keys.js'
+import { DEFAULT_LEVELDB_TUNING, type LevelDbTuning } from './db-tuning.js'
 
 /** Version of the store layout (families and key encoding); bumped on incompatible change. */
 export const STORE_FORMAT_VERSION = 1
@@ -44,8 +45,10 @@ function isLockError (err: unknown): boolean {
   return false
 }
 
-export async function openDb (location: string, nodeId: string): Promise<OpenedDb> {
-  const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+/** Opens the database with `tuning` (checked by the caller: checkLevelDbTuning). */
+export async function openDb (location: string, nodeId: string, tuning: LevelDbTuning = DEFAULT_LEVELDB_TUNING): Promise<OpenedDb> {
+  const { cacheSize, writeBufferSize, maxOpenFiles } = tuning
+  const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', cacheSize, writeBufferSize, maxOpenFiles })
   try {
     await db.open()
   } catch (err) {
@@ -92,4 +95,12 @@ async function claimIncarnation (db: Level<Buffer, Buffer>): Promise<string> {
   const fresh = newIncarnation()
   await db.put(META.incarnation, Buffer.from(fresh, 'latin1'), { sync: true })
   return fresh
+}
+
+/**
+ * LevelDB's own estimate of its memory, in bytes: the block cache's content and the
+ * memtables (not the mapped tables, which count as file pages of the process).
+ */
+export function leveldbMemoryBytes (db: Level<Buffer, Buffer>): number {
+  return Number((db as unknown as { getProperty: (name: string) => string }).getProperty('leveldb.approximate-memory-usage'))
 }

@@ -33,6 +33,7 @@ import { commitGroup, type GroupHost } from './group-commit.js'
 import { applyJob, markJob, type ChangeJob, type Job } from './jobs.js'
 import { decodeNumbers, encodeNumbers } from './codec.js'
 import { DbGate } from './db-gate.js'
+import { checkLevelDbTuning, type LevelDbTuning } from './db-tuning.js'
 import type { StoreFault } from './fault.js'
 import { FAMILY, userPrefix } from './keys.js'
 import type { PeerRecord } from './peer-record.js'
@@ -52,6 +53,8 @@ function checkDuration (ms: number, what: string): number {
 export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   readonly nodeId: string
   readonly durability: Durability
+  /** The options LevelDB is opened with (the defaults, with StoreOptions.leveldb over them). */
+  readonly leveldb: Readonly<LevelDbTuning>
   readonly #retentionMs: number
   readonly #maxClockSkewMs: number
   readonly #wallClock: WallClock
@@ -75,12 +78,14 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     this.#retentionMs = checkDuration(options.retentionMs ?? DEFAULT_LOG_RETENTION_MS, 'retentionMs')
     this.#maxClockSkewMs = checkDuration(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 'maxClockSkewMs')
     this.#wallClock = options.wallClock ?? Date.now
+    this.leveldb = Object.freeze(checkLevelDbTuning(options.leveldb))
     this.#monotonicClock = options.monotonicClock
     this.#clock = this.#newClock(0)
     this.#gate = new DbGate({
       location: options.location,
       nodeId: this.nodeId,
       durability: this.durability,
+      tuning: this.leveldb,
       queue: this.#queue,
       now: () => this.#wallClock(),
       adopt: async opened => { await this.#adopt(opened) },
@@ -96,6 +101,8 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   get incarnation (): string { return this.#incarnation }
   /** Why the store cannot write right now, or null when it can (docs/storage.md "Store faults"). */
   get fault (): StoreFault | null { return this.#gate.fault }
+  /** LevelDB's estimate of its block cache and memtables, in bytes; throws STORE_NOT_OPEN when not open. */
+  leveldbMemoryBytes (): number { return this.#gate.memoryBytes() }
 
   async open (): Promise<void> {
     await this.#gate.open(async opened => {

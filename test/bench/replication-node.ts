@@ -124,7 +124,7 @@ async function handle (req: Request): Promise<unknown> {
       const node = await openNode({
         id: req.node as string,
         dir: req.dir as string,
-        store: { durability: (req.durability as 'sync' | 'relaxed') ?? 'sync' },
+        store: { durability: (req.durability as 'sync' | 'relaxed') ?? 'sync', ...(req.store as object | undefined) },
         beforeStart: ({ store }) => { store.on('entered', onEntered) },
         replication: {
           cluster: 'bench',
