@@ -183,27 +183,15 @@ export const COUNT_CACHE_ENTRIES = 100_000
 
 // --- LevelDB's native memory (docs/operations.md "Memory" cites these names) ---
 
-/**
- * Default of the `leveldbMaxOpenFiles` setting: tables LevelDB keeps open (it keeps 10 of them
- * for its own files). An open table is mapped into memory and its pages read so far count in
- * the RSS, so this bounds the file-backed RSS as the store grows (~2 MiB per table at most).
- */
+/** Default `leveldbMaxOpenFiles`: tables LevelDB keeps open, each mapped into memory (+10 files of its own). */
 export const DEFAULT_LEVELDB_MAX_OPEN_FILES = 1_000
-/** Smallest and largest `leveldbMaxOpenFiles`: LevelDB clips to this range itself. */
-export const MIN_LEVELDB_MAX_OPEN_FILES = 74
-export const MAX_LEVELDB_MAX_OPEN_FILES = 50_000
-/** Default of the `leveldbCacheSize` setting: LevelDB's cache of uncompressed blocks, in bytes. */
-export const DEFAULT_LEVELDB_CACHE_BYTES = 8 * 1024 * 1024
-/** Largest `leveldbCacheSize`, in bytes (0 is allowed: blocks are then not kept after a read). */
-export const MAX_LEVELDB_CACHE_BYTES = 1024 * 1024 * 1024
-/**
- * Default of the `leveldbWriteBufferSize` setting: one memtable, in bytes; LevelDB holds up to
- * two (one filling, one being written to a table).
- */
+/** Range of `leveldbMaxOpenFiles`, LevelDB's own (it clips to it silently). */
+export const MIN_LEVELDB_MAX_OPEN_FILES = 74; export const MAX_LEVELDB_MAX_OPEN_FILES = 50_000
+/** Default `leveldbCacheSize`: uncompressed blocks kept after reads, in bytes; at most MAX_LEVELDB_CACHE_BYTES (0 allowed). */
+export const DEFAULT_LEVELDB_CACHE_BYTES = 8 * 1024 * 1024; export const MAX_LEVELDB_CACHE_BYTES = 1024 * 1024 * 1024
+/** Default `leveldbWriteBufferSize`: one memtable (up to two at once), in bytes; range 64 KiB (LevelDB's) to 64 MiB. */
 export const DEFAULT_LEVELDB_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
-/** Smallest and largest `leveldbWriteBufferSize`, in bytes (LevelDB's own lower bound; 64 MiB up). */
-export const MIN_LEVELDB_WRITE_BUFFER_BYTES = 64 * 1024
-export const MAX_LEVELDB_WRITE_BUFFER_BYTES = 64 * 1024 * 1024
+export const MIN_LEVELDB_WRITE_BUFFER_BYTES = 64 * 1024; export const MAX_LEVELDB_WRITE_BUFFER_BYTES = 64 * 1024 * 1024
 
 // --- Node-wide change feed, `GET /v1/changes` (docs/operations.md cites these names) ---
 
