@@ -36,7 +36,7 @@ export function parseTime (value: unknown): number {
 }
 
 async function olderThan (store: StatusStore, user: string, messages: string[], before: number): Promise<string[]> {
-  const states = await Promise.all(messages.map(async m => await store.get(user, m)))
+  const states = await store.getMany(user, messages)
   return messages.filter((_, i) => (states[i]?.originTime ?? Infinity) < before)
 }
 

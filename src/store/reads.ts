@@ -57,6 +57,14 @@ export async function readWinner (db: Db, user: string, message: string): Promis
   return value === undefined ? undefined : toState(user, message, value)
 }
 
+/** The winners of several messages of one user, in one LevelDB read (one snapshot, one trip to its thread). */
+export async function readWinnersOf (db: Db, user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>> {
+  checkUser(user)
+  if (messages.length > MAX_PAGE_ENTRIES) throw new TypeError(`at most ${MAX_PAGE_ENTRIES} messages per call`)
+  const values = await db.getMany(messages.map(message => winnerKey(user, checkMessage(message))))
+  return values.map((value, i) => value === undefined ? undefined : toState(user, messages[i] as string, value))
+}
+
 export async function readLog (db: Db, user: string, options: { after?: number, limit?: number }): Promise<LogEntry[]> {
   checkUser(user)
   const after = checkSeq(options.after ?? 0, 'after')

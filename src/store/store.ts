@@ -40,7 +40,7 @@ import type { PeerRecord } from './peer-record.js'
 import { readCursor, readPeerRecord, writeCursor, writePeerRecord } from './peer-state.js'
 import { META, newIncarnation, type OpenedDb } from './open-db.js'
 import { purgeOlderThan, type FeedBounds } from './purge.js'
-import { readFeed, readLog, readOldestSeq, readUnread, readWinner, readWinners } from './reads.js'
+import { readFeed, readLog, readOldestSeq, readUnread, readWinner, readWinnersOf, readWinners } from './reads.js'
 import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
 import { readDiscards, type DiscardRecord } from './discards.js'
@@ -171,6 +171,10 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
 
   async get (user: string, message: string): Promise<MessageState | undefined> {
     return await readWinner(this.#gate.readDb(), user, message)
+  }
+
+  async getMany (user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>> {
+    return await readWinnersOf(this.#gate.readDb(), user, messages)
   }
 
   async log (user: string, options: { after?: number, limit?: number } = {}): Promise<LogEntry[]> {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAX_BATCH_ENTRIES } from '../../src/limits.js'
+import { MAX_BATCH_ENTRIES, MAX_PAGE_ENTRIES } from '../../src/limits.js'
 import { packTimestamp } from '../../src/hlc.js'
 import type { LogEntry } from '../../src/types.js'
 import { Store } from '../../src/store/index.js'
@@ -35,6 +35,18 @@ t.test('entries received from a peer show origin time, local time and the peer',
   t.same(await store.log('u'), entered)
   t.same(await store.feed(0, 10), entered)
   t.match(await store.get('u', 'm'), { status: 'read', origin: 'far', originTime: NOW - 4_000, localTime: NOW, seq: 1 })
+})
+
+t.test('getMany reads several winners of one user in the given order, each as get does', async t => {
+  const store = await openStore(t, { wallClock: () => NOW })
+  await store.mark([{ user: 'u', message: 'a', status: 'read' }, { user: 'u', message: 'c', status: 'deleted' }, { user: 'v', message: 'b', status: 'unread' }])
+  const many = await store.getMany('u', ['c', 'b', 'a', 'c'])
+  t.same(many.map(s => s?.status), ['deleted', undefined, 'read', 'deleted'], 'b is another user\'s')
+  t.same(many[2], await store.get('u', 'a'))
+  t.same(await store.getMany('u', []), [])
+  await t.rejects(store.getMany('u', ['ok', '']), { code: 'INVALID_MESSAGE' })
+  await t.rejects(store.getMany('', ['a']), { code: 'INVALID_USER' })
+  await t.rejects(store.getMany('u', Array.from({ length: MAX_PAGE_ENTRIES + 1 }, (_, i) => `m${i}`)), TypeError)
 })
 
 t.test('winners stream in key order and resume after a pair', async t => {
