@@ -8,7 +8,7 @@
 -- event: flags-set, flags-clear, new, expunge. origin: the master user that made the change
 -- (plugin setting `marksync_origin = %{master_user}`), so the bridge can drop its own writes.
 -- The file is opened per transaction, so moving it aside (rotation) needs no signal: the next
--- transaction creates a new file. Lines of one transaction are written with one write().
+-- transaction creates a new file. Lines of one transaction are written with one write(): see end_txn.
 
 local function enc(value)
   return (tostring(value or ""):gsub("[%%\t\r\n]", function(c) return string.format("%%%02X", c:byte()) end))
@@ -42,6 +42,10 @@ function dovecot_lua_notify_end_txn(ctx, success)
   if not success or #ctx.lines == 0 or ctx.spool == nil or ctx.spool == "" then return end
   local out = io.open(ctx.spool, "a")
   if out == nil then return end -- never block or fail the user's IMAP command
+  -- Unbuffered, so the C library hands the whole text to one write(). Buffered, it writes a text
+  -- longer than its buffer (4 KiB, ~50 lines) in two, and another process's append can land
+  -- between them, cutting a line in half. One O_APPEND write() is never split by another.
+  out:setvbuf("no")
   out:write(table.concat(ctx.lines))
   out:close()
 end
