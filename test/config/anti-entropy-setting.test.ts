@@ -1,17 +1,10 @@
 import t from 'tap'
 import { parseMesh } from '../../src/config/mesh.js'
+import { twoNodeMesh } from '../helpers/mesh-json.js'
 import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS } from '../../src/limits.js'
 
 function mesh (settings: unknown, own?: unknown): Record<string, unknown> {
-  return {
-    cluster: 'mail',
-    secret: { env: 'S' },
-    settings,
-    nodes: [
-      { id: 'a', peerUrl: 'ws://10.0.0.1:7701', api: 7801, dataDir: 'a', settings: own },
-      { id: 'b', peerUrl: 'ws://10.0.0.2:7701', api: 7801, dataDir: 'b' }
-    ]
-  }
+  return twoNodeMesh({ settings }, own)
 }
 
 t.test('antiEntropyInterval: a duration, 0 turns the periodic rounds off, default 10 minutes', async t => {

@@ -4,19 +4,12 @@
  */
 import t from 'tap'
 import { parseMesh } from '../../src/config/mesh.js'
+import { twoNodeMesh } from '../helpers/mesh-json.js'
 import { storeOptions } from '../../src/daemon/open-store.js'
 import { DEFAULT_LEVELDB_TUNING, Store } from '../../src/store/index.js'
 
 function mesh (settings: unknown, own?: unknown): Record<string, unknown> {
-  return {
-    cluster: 'mail',
-    secret: { env: 'S' },
-    settings,
-    nodes: [
-      { id: 'a', peerUrl: 'ws://10.0.0.1:7701', api: 7801, dataDir: 'a', settings: own },
-      { id: 'b', peerUrl: 'ws://10.0.0.2:7701', api: 7801, dataDir: 'b' }
-    ]
-  }
+  return twoNodeMesh({ settings }, own)
 }
 
 t.test('defaults are the store\'s: 8 MiB cache, 4 MiB memtable, 1,000 open files', async t => {

@@ -7,17 +7,10 @@ import { MAX_RETIRED_NODES } from '../../src/limits.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/tmp.js'
+import { twoNodeMesh } from '../helpers/mesh-json.js'
 
 function mesh (retired: unknown): Record<string, unknown> {
-  return {
-    cluster: 'mail',
-    secret: { env: 'S' },
-    retired,
-    nodes: [
-      { id: 'a', peerUrl: 'ws://10.0.0.1:7701', api: 7801, dataDir: 'a' },
-      { id: 'b', peerUrl: 'ws://10.0.0.2:7701', api: 7801, dataDir: 'b' }
-    ]
-  }
+  return twoNodeMesh({ retired })
 }
 
 t.test('retired: distinct ids of former members, none of them a current node', async tt => {
