@@ -4,22 +4,15 @@ import {
   DEFAULT_BATCH_ENTRIES,
   DEFAULT_DURABILITY,
   DEFAULT_HEARTBEAT_MS,
-  DEFAULT_LEVELDB_CACHE_BYTES,
-  DEFAULT_LEVELDB_MAX_OPEN_FILES,
-  DEFAULT_LEVELDB_WRITE_BUFFER_BYTES,
   DEFAULT_LOG_RETENTION_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_PURGE_INTERVAL_MS,
   DEFAULT_WINDOW,
   MAX_BATCH_ENTRIES,
   MAX_FRAME_BYTES,
-  MAX_LEVELDB_CACHE_BYTES,
-  MAX_LEVELDB_MAX_OPEN_FILES,
-  MAX_LEVELDB_WRITE_BUFFER_BYTES,
-  MAX_WINDOW,
-  MIN_LEVELDB_MAX_OPEN_FILES,
-  MIN_LEVELDB_WRITE_BUFFER_BYTES
+  MAX_WINDOW
 } from '../limits.js'
+import { DEFAULT_LEVELDB_TUNING, LEVELDB_TUNING_RANGES, type LevelDbTuning } from '../store/db-tuning.js'
 import type { Durability } from '../contracts.js'
 import { parseDuration } from './duration.js'
 import { checkKeys, isObject, Problems, type JsonPath } from './problems.js'
@@ -62,9 +55,9 @@ export const DEFAULT_SETTINGS: Settings = {
   batchBytes: DEFAULT_BATCH_BYTES,
   window: DEFAULT_WINDOW,
   antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
-  leveldbCacheSize: DEFAULT_LEVELDB_CACHE_BYTES,
-  leveldbWriteBufferSize: DEFAULT_LEVELDB_WRITE_BUFFER_BYTES,
-  leveldbMaxOpenFiles: DEFAULT_LEVELDB_MAX_OPEN_FILES
+  leveldbCacheSize: DEFAULT_LEVELDB_TUNING.cacheSize,
+  leveldbWriteBufferSize: DEFAULT_LEVELDB_TUNING.writeBufferSize,
+  leveldbMaxOpenFiles: DEFAULT_LEVELDB_TUNING.maxOpenFiles
 }
 
 /** Largest `batchBytes` setting, in bytes: a batch must fit in one replication frame. */
@@ -152,15 +145,19 @@ export function parseSettings (value: unknown, path: JsonPath, problems: Problem
   return out
 }
 
+/** Each LevelDB setting and the store's knob it sets (db-tuning.ts holds their ranges). */
+const LEVELDB_SETTINGS = {
+  leveldbCacheSize: 'cacheSize',
+  leveldbWriteBufferSize: 'writeBufferSize',
+  leveldbMaxOpenFiles: 'maxOpenFiles'
+} as const satisfies Record<string, keyof LevelDbTuning>
+
 /** LevelDB's memory knobs, in the ranges LevelDB honours as given (it would clip others silently). */
 function parseLeveldb (value: Record<string, unknown>, path: JsonPath, problems: Problems, out: Partial<Settings>): void {
-  const at = (key: string): JsonPath => [...path, key]
-  if (value.leveldbCacheSize !== undefined) out.leveldbCacheSize = integer(value.leveldbCacheSize, at('leveldbCacheSize'), problems, 0, MAX_LEVELDB_CACHE_BYTES)
-  if (value.leveldbWriteBufferSize !== undefined) {
-    out.leveldbWriteBufferSize = integer(value.leveldbWriteBufferSize, at('leveldbWriteBufferSize'), problems, MIN_LEVELDB_WRITE_BUFFER_BYTES, MAX_LEVELDB_WRITE_BUFFER_BYTES)
-  }
-  if (value.leveldbMaxOpenFiles !== undefined) {
-    out.leveldbMaxOpenFiles = integer(value.leveldbMaxOpenFiles, at('leveldbMaxOpenFiles'), problems, MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES)
+  for (const [setting, knob] of Object.entries(LEVELDB_SETTINGS) as Array<[keyof typeof LEVELDB_SETTINGS, keyof LevelDbTuning]>) {
+    if (value[setting] === undefined) continue
+    const [min, max] = LEVELDB_TUNING_RANGES[knob]
+    out[setting] = integer(value[setting], [...path, setting], problems, min, max)
   }
 }
 

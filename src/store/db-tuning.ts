@@ -1,7 +1,8 @@
 /**
  * LevelDB's knobs that bound the store's native memory (docs/operations.md "Memory"): the
  * block cache, the memtable size and the number of open (memory-mapped) tables. The store
- * opens its database with them; `config check` validates the same ranges (settings.ts).
+ * opens its database with them; `config check` validates the mesh file's settings against
+ * the same ranges (settings.ts reads LEVELDB_TUNING_RANGES).
  */
 import {
   DEFAULT_LEVELDB_CACHE_BYTES, DEFAULT_LEVELDB_MAX_OPEN_FILES, DEFAULT_LEVELDB_WRITE_BUFFER_BYTES,
@@ -33,7 +34,7 @@ export const LEVELDB_TUNING_RANGES: Readonly<Record<keyof LevelDbTuning, readonl
 })
 
 /** Why `value` is not a valid `key`, or undefined when it is. */
-export function tuningProblem (key: keyof LevelDbTuning, value: unknown): string | undefined {
+function tuningProblem (key: keyof LevelDbTuning, value: unknown): string | undefined {
   const [min, max] = LEVELDB_TUNING_RANGES[key]
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return undefined
   return `must be an integer ${min}..${max}`
