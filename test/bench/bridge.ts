@@ -22,7 +22,8 @@ import { waitFor } from '../helpers/wait.js'
 import { SpoolTail } from '../../src/bridge/spool-tail.js'
 import { parseSpoolLine } from '../../src/bridge/spool-line.js'
 import { connectUser, startBridgeMesh, type BridgeMesh } from '../bridge/harness.js'
-import { benchUsers, fill, measureDsync, type MailFormat } from './dsync.js'
+import { fill, type MailFormat } from '../helpers/mail-fill.js'
+import { benchUsers, measureDsync } from './dsync.js'
 import { printGoals, printTable, type GoalLine } from './measure.js'
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))

@@ -5,7 +5,7 @@ import { DOVECOT_SKIP } from '../helpers/dovecot.js'
 import { tempDir } from '../helpers/tmp.js'
 import { parseSpoolLine } from '../../src/bridge/spool-line.js'
 import { startLabHost } from '../../src/bridge/dovecot-lab-host.js'
-import { fill } from '../bench/dsync.js'
+import { fill } from '../helpers/mail-fill.js'
 import { connectUser } from './harness.js'
 
 if (DOVECOT_SKIP !== false) t.comment(`skipping the spool line test: ${DOVECOT_SKIP}`)
