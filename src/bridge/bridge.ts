@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { BRIDGE_RETRY_MAX_MS, BRIDGE_RETRY_MIN_MS, SPOOL_ROTATE_GRACE_MS } from '../limits.js'
 import type { Logger } from '../log.js'
 import type { StatusStore } from '../store/api.js'
+import type { Status } from '../types.js'
 import { BridgeState } from './bridge-state.js'
 import type { DovecotSection } from './config.js'
 import { FeedApplier } from './feed-applier.js'
@@ -154,8 +155,8 @@ export class DovecotBridge {
     }
   }
 
-  async #applyFeed (byUser: Map<string, Set<string>>): Promise<void> {
-    await Promise.all([...byUser].map(async ([user, ids]) => await this.#worker(user).apply(ids)))
+  async #applyFeed (byUser: Map<string, Map<string, Status>>): Promise<void> {
+    await Promise.all([...byUser].map(async ([user, fed]) => await this.#worker(user).applyFed(fed)))
     this.#ok()
   }
 

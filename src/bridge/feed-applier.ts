@@ -1,13 +1,17 @@
 import { BRIDGE_FEED_BATCH, BRIDGE_RETRY_MAX_MS, BRIDGE_RETRY_MIN_MS, MAX_CHANGES_WAIT_MS } from '../limits.js'
 import { waitForEntries } from '../api/change-feed.js'
 import type { StatusStore } from '../store/api.js'
+import type { Status } from '../types.js'
 
 export interface FeedApplierOptions {
   store: StatusStore
   /** The last seq whose entries Dovecot acknowledged (persisted by `saveCursor`). */
   cursor: number
-  /** Applies the winners of these (user → Message-IDs); resolves once Dovecot acknowledged. */
-  apply: (byUser: Map<string, Set<string>>) => Promise<void>
+  /**
+   * Applies the winners of these messages (user → Message-ID → the status of its last entry in
+   * the batch); resolves once Dovecot acknowledged.
+   */
+  apply: (byUser: Map<string, Map<string, Status>>) => Promise<void>
   saveCursor: (seq: number) => Promise<void>
   /** Entries after the cursor were purged before they were applied: reconcile everything known. */
   reconcile: () => Promise<void>
@@ -86,11 +90,11 @@ export class FeedApplier {
     const entries = await store.feed(this.#cursor, BRIDGE_FEED_BATCH)
     const last = entries[entries.length - 1]
     if (last === undefined) return
-    const byUser = new Map<string, Set<string>>()
+    const byUser = new Map<string, Map<string, Status>>()
     for (const entry of entries) {
       let ids = byUser.get(entry.user)
-      if (ids === undefined) byUser.set(entry.user, ids = new Set())
-      ids.add(entry.message)
+      if (ids === undefined) byUser.set(entry.user, ids = new Map())
+      ids.set(entry.message, entry.status)
     }
     await this.#o.apply(byUser)
     await this.#advance(last.seq)

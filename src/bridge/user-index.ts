@@ -1,4 +1,5 @@
 import type { Status } from '../types.js'
+import type { StoreGroup } from './mailbox-io.js'
 
 /** What the bridge knows of one message copy in Dovecot. */
 export interface CopyState {
@@ -82,4 +83,26 @@ export class UserIndex {
     refs?.delete(`${uid}\u0000${mailbox}`)
     if (refs?.size === 0) this.#byId.delete(id)
   }
+}
+
+/**
+ * The STOREs that bring every copy of these messages to its winner (undefined: none, nothing
+ * to do), per mailbox, one group per (from, to) pair so that each is one `UID STORE` set.
+ */
+export function storesToWinners (index: UserIndex, ids: Iterable<string>, winners: ReadonlyMap<string, Status | undefined>): Map<MailboxIndex, StoreGroup[]> {
+  const byBox = new Map<MailboxIndex, Map<string, StoreGroup>>()
+  for (const id of ids) {
+    const winner = winners.get(id)
+    if (winner === undefined) continue
+    for (const copy of index.copies(id)) {
+      if (copy.state.status === winner) continue
+      let groups = byBox.get(copy.mailbox)
+      if (groups === undefined) byBox.set(copy.mailbox, groups = new Map())
+      const key = `${copy.state.status}>${winner}`
+      let group = groups.get(key)
+      if (group === undefined) groups.set(key, group = { from: copy.state.status, to: winner, uids: [] })
+      group.uids.push(copy.uid)
+    }
+  }
+  return new Map([...byBox].map(([box, groups]) => [box, [...groups.values()]]))
 }

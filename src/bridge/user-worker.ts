@@ -6,8 +6,8 @@ import type { BridgeState } from './bridge-state.js'
 import { statusAfterEvent } from './flags.js'
 import type { SpoolEvent } from './spool-line.js'
 import { UserAbsentError, type ImapPool } from './imap-pool.js'
-import { listMailboxes, readMailbox, storeGroups, type Observed, type StoreGroup } from './mailbox-io.js'
-import type { MailboxIndex, UserIndex } from './user-index.js'
+import { listMailboxes, readMailbox, storeGroups, type Observed } from './mailbox-io.js'
+import { storesToWinners, type MailboxIndex, type UserIndex } from './user-index.js'
 
 /** Counters shared by every user's worker (the bridge's status and metrics). */
 export interface BridgeCounters {
@@ -86,6 +86,13 @@ export class UserWorker {
     return this.#run(async () => {
       this.#drainQueued = false
       const events = this.#flagEvents.splice(0)
+      if (!this.#listed) {
+        // First contact: read every mailbox once (what these events changed is read with it), so
+        // the index knows every copy before the feed needs them and no second full read follows.
+        this.#pending.clear()
+        await this.#readAll()
+        return
+      }
       if (events.length > 0) await this.#fastPath(events)
       const pending = [...this.#pending]
       this.#pending.clear()
@@ -141,12 +148,26 @@ export class UserWorker {
 
   /** Brings every copy of these messages to the node's current winner. */
   async apply (ids: Iterable<string>): Promise<void> {
+    await this.#applyListed([...ids])
+  }
+
+  /**
+   * Applies a batch of the feed (Message-ID → the status of its last entry there). A message
+   * whose every copy already shows that status (a change this bridge entered itself, most
+   * often) is skipped without reading its winner: a later entry, if any, comes in a later batch.
+   */
+  async applyFed (fed: ReadonlyMap<string, Status>): Promise<void> {
+    await this.#applyListed([...fed.keys()], fed)
+  }
+
+  async #applyListed (ids: string[], fed?: ReadonlyMap<string, Status>): Promise<void> {
     if (this.absent) return
-    const list = [...ids]
     await this.#run(async () => {
       // A user first met in the feed: read their mailboxes once, or the copies are unknown.
       if (!this.#listed) await this.#readAll()
-      await this.#apply(list)
+      if (fed === undefined) return await this.#apply(ids)
+      const index = await this.#loadIndex()
+      await this.#apply(ids.filter(id => index.copies(id).some(copy => copy.state.status !== fed.get(id))))
     })
   }
 
@@ -207,10 +228,6 @@ export class UserWorker {
     if (decisions.apply.size > 0) await this.#apply([...decisions.apply])
   }
 
-  async #winner (id: string): Promise<Status | undefined> {
-    return (await this.#o.store.get(this.user, id))?.status
-  }
-
   /** The node's winners of these messages (absent: none), BRIDGE_WINNER_READS per LevelDB read. */
   async #winners (ids: Iterable<string>): Promise<Map<string, Status | undefined>> {
     const list = [...new Set(ids)]
@@ -251,7 +268,7 @@ export class UserWorker {
     const gone = index.remove(box, uid)
     // A move expunges one copy and leaves another: only the last copy's expunge is a delete.
     if (gone?.id === undefined || index.copies(gone.id).length > 0) return
-    if (await this.#winner(gone.id) !== 'deleted') d.post.set(gone.id, 'deleted')
+    if ((await this.#winners([gone.id])).get(gone.id) !== 'deleted') d.post.set(gone.id, 'deleted')
   }
 
   async #post (changes: Map<string, Status>): Promise<void> {
@@ -264,27 +281,13 @@ export class UserWorker {
 
   async #apply (ids: string[]): Promise<void> {
     const index = await this.#loadIndex()
-    const byBox = new Map<MailboxIndex, Map<string, StoreGroup>>()
-    const winners = await this.#winners(ids)
-    for (const id of ids) {
-      const winner = winners.get(id)
-      if (winner === undefined) continue
-      for (const copy of index.copies(id)) {
-        if (copy.state.status === winner) continue
-        let groups = byBox.get(copy.mailbox)
-        if (groups === undefined) byBox.set(copy.mailbox, groups = new Map())
-        const key = `${copy.state.status}>${winner}`
-        let group = groups.get(key)
-        if (group === undefined) groups.set(key, group = { from: copy.state.status, to: winner, uids: [] })
-        group.uids.push(copy.uid)
-      }
-    }
+    const byBox = storesToWinners(index, ids, await this.#winners(ids))
     for (const [box, groups] of byBox) {
       const client = await this.#o.pool.session(this.user)
       const started = performance.now()
-      this.#o.counters.applied += await storeGroups(client, box.name, [...groups.values()])
+      this.#o.counters.applied += await storeGroups(client, box.name, groups)
       this.#o.counters.writeMs += performance.now() - started
-      for (const group of groups.values()) {
+      for (const group of groups) {
         for (const uid of group.uids) index.set(box, uid, { id: box.messages.get(uid)?.id, status: group.to })
       }
       // No read-back: a user's change racing this STORE comes as its own spool event after it
