@@ -4,9 +4,11 @@
  *    end of each sample is the moment B's Dovecot commits the bridge's STORE (its Lua event for
  *    the master user's write, seen in B's spool), i.e. when the flag is visible to B's clients.
  *    All flags are then checked through IMAP on B.
- * 2. Bulk: `doveadm flags add -A \Seen` on A (every user × message), timed until B shows every
- *    message seen (`doveadm mailbox status`, polled every 20 ms), against dsync
+ * 2. Bulk: `doveadm flags add -A \Seen` on A (every user × message), timed from the command's start
+ *    until B shows every message seen (`doveadm mailbox status`, polled every 20 ms), against dsync
  *    (test/bench/dsync.ts: a dsync replica pair with the same mailboxes) users in turn and in parallel.
+ *    dsync's rate counts its sync alone (the issue's figure); its end-to-end rate counts the same
+ *    `doveadm flags add` too, as the bridge's row does, since the bridge works while it runs.
  * Options: --users N (10), --messages M (1,000; the issue's figure is 10,000), --formats sdbox,maildir,
  * --latency N samples (500). Prints tables, writes test/bench/results/bridge.json.
  */
@@ -158,7 +160,10 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
     try {
       const r = await measureDsync({ users: o.users, messagesPerUser: o.messages, format, parallel, dir: dsyncDir })
       ;(results[format] as Record<string, unknown>)[parallel ? 'dsyncParallel' : 'dsyncInTurn'] = r
-      rows.push({ format, what: `dsync, users ${parallel ? 'in parallel' : 'in turn'}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.seconds), 'changes/s': Math.round(r.perSecond) })
+      const mode = parallel ? 'in parallel' : 'in turn'
+      rows.push({ format, what: `dsync, users ${mode}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.seconds), 'changes/s': Math.round(r.perSecond) })
+      const endToEnd = r.commandSeconds + r.seconds
+      rows.push({ format, what: `dsync end to end (command + sync), users ${mode}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(endToEnd), 'changes/s': Math.round(r.changes / endToEnd) })
     } finally {
       await rm(dsyncDir, { recursive: true, force: true })
     }
@@ -184,6 +189,9 @@ async function main (): Promise<void> {
     const rate = r.bridge.changes / r.bridge.seconds
     const best = Math.max(r.dsyncInTurn.perSecond, r.dsyncParallel.perSecond)
     goals.push({ goal: `${format}: bulk rate vs dsync (best of in turn / parallel)`, measured: `${Math.round(rate)}/s vs ${Math.round(best)}/s`, target: '>= dsync', met: rate >= best })
+    const endToEnd = (d: { changes: number, seconds: number, commandSeconds: number }): number => d.changes / (d.commandSeconds + d.seconds)
+    const bestEndToEnd = Math.max(endToEnd(r.dsyncInTurn), endToEnd(r.dsyncParallel))
+    goals.push({ goal: `${format}: end to end, command start → all on B (dsync: command + sync)`, measured: `${Math.round(rate)}/s vs ${Math.round(bestEndToEnd)}/s`, target: '>= dsync', met: rate >= bestEndToEnd })
   }
   printGoals(goals)
   const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))

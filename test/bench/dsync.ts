@@ -38,6 +38,8 @@ export interface DsyncResult {
   changes: number
   seconds: number
   perSecond: number
+  /** The `doveadm flags add` (or remove) on A that made the changes, before the timed sync. */
+  commandSeconds: number
 }
 
 export interface DsyncPair {
@@ -105,6 +107,7 @@ export async function prepareDsyncPair (dir: string, userCount: number, messages
       setupSeconds: { fill: fillSeconds, replica: replicaSeconds, firstSync: firstSyncSeconds },
       measure: async parallel => {
         seen = !seen
+        const commandStart = performance.now()
         await doveadmOk(a, ['flags', seen ? 'add' : 'remove', '-A', '\\Seen', 'mailbox', 'INBOX', 'ALL'])
         const changes = users.length * messagesPerUser
         const start = performance.now()
@@ -112,7 +115,7 @@ export async function prepareDsyncPair (dir: string, userCount: number, messages
         else for (const user of users) await syncUser(user)
         const seconds = (performance.now() - start) / 1000
         await expectSeen(b, users, seen ? changes : 0, `B after syncing ${seen ? '+' : '-'}\\Seen`)
-        return { changes, seconds, perSecond: changes / seconds }
+        return { changes, seconds, perSecond: changes / seconds, commandSeconds: (start - commandStart) / 1000 }
       },
       measureOneChange: async () => {
         const user = users[0]

@@ -13,6 +13,7 @@ t.test('measureDsync moves every \\Seen change from A to B (both formats, in tur
   const sdbox = await measureDsync({ users: 2, messagesPerUser: 50, format: 'sdbox', parallel: false, dir: join(dir, 'sdbox') })
   tt.equal(sdbox.changes, 100)
   tt.ok(sdbox.seconds > 0 && sdbox.perSecond === sdbox.changes / sdbox.seconds)
+  tt.ok(sdbox.commandSeconds > 0, 'the doveadm flags command that made the changes is timed apart')
   const pair = await prepareDsyncPair(join(dir, 'maildir'), 2, 30, 'maildir', 'backup')
   try {
     tt.equal((await pair.measure(true)).changes, 60, '+\\Seen on all, users in parallel')
