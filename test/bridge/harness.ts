@@ -42,6 +42,8 @@ export interface BridgeMesh {
 export interface BridgeMeshOptions extends HostOptions {
   /** Runs after the Dovecots started and before the marksync nodes do (e.g. to fill mailboxes). */
   prepare?: (dovecots: Record<string, { dovecot: DovecotInstance, spool: string }>) => Promise<void>
+  /** The bridges' `catchUpInterval` (default '1m': short, so that tests see periodic catch-ups). */
+  catchUpInterval?: string
 }
 
 export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], links?: unknown[], options: BridgeMeshOptions = {}): Promise<BridgeMesh> {
@@ -53,7 +55,7 @@ export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], 
   const json = mesh.json as { nodes: Array<Record<string, unknown>> }
   for (const node of json.nodes) {
     const own = dovecots[node.id as string] as { dovecot: DovecotInstance, spool: string }
-    node.dovecot = { imap: `127.0.0.1:${own.dovecot.imapPort}`, masterUser: 'marksync', masterPasswordFile: 'dovecot-master.secret', spool: own.spool, catchUpInterval: '1m' }
+    node.dovecot = { imap: `127.0.0.1:${own.dovecot.imapPort}`, masterUser: 'marksync', masterPasswordFile: 'dovecot-master.secret', spool: own.spool, catchUpInterval: options.catchUpInterval ?? '1m' }
   }
   await mesh.rewrite(json)
   const hosts: Record<string, Host> = {}
