@@ -5,8 +5,9 @@
 -- plugin setting `marksync_spool`; the bridge in `marksync start` tails that file.
 -- Line (tab-separated, fields percent-encoded for "%", tab, CR and LF):
 --   v1 <user> <event> <mailbox> <uidvalidity> <uid> <flags> <origin>
--- event: flags-set, flags-clear, new, expunge. origin: the master user that made the change
--- (plugin setting `marksync_origin = %{master_user}`), so the bridge can drop its own writes.
+-- event: flags-set, flags-clear (only with a system flag), new, expunge. origin: the master user
+-- that made the change (plugin setting `marksync_origin = %{master_user}`), so the bridge can drop
+-- its own writes.
 -- The file is opened per transaction, so moving it aside (rotation) needs no signal: the next
 -- transaction creates a new file. Lines of one transaction are written with one write(): see end_txn.
 
@@ -32,8 +33,16 @@ function dovecot_lua_notify_begin_txn(user)
   return { user = user.username, origin = origin, spool = user:plugin_getenv("marksync_spool"), lines = {} }
 end
 
-function dovecot_lua_notify_event_flags_set(ctx, event) add(ctx, "flags-set", event, flag_list(event.flags)) end
-function dovecot_lua_notify_event_flags_clear(ctx, event) add(ctx, "flags-clear", event, flag_list(event.flags)) end
+-- Dovecot reports every flag change of a message as both a set and a clear event, one of them
+-- without a system flag (keywords only, or nothing): such an event tells the bridge nothing, and
+-- leaving it out halves the spool of a bulk change.
+local function add_flags(ctx, kind, event)
+  local flags = flag_list(event.flags)
+  if flags ~= "" then add(ctx, kind, event, flags) end
+end
+
+function dovecot_lua_notify_event_flags_set(ctx, event) add_flags(ctx, "flags-set", event) end
+function dovecot_lua_notify_event_flags_clear(ctx, event) add_flags(ctx, "flags-clear", event) end
 function dovecot_lua_notify_event_message_new(ctx, event) add(ctx, "new", event, "") end
 function dovecot_lua_notify_event_message_append(ctx, event) add(ctx, "new", event, "") end
 function dovecot_lua_notify_event_message_expunge(ctx, event) add(ctx, "expunge", event, "") end

@@ -38,6 +38,7 @@ t.test('large transactions of many processes at once leave only whole lines in t
   const lines = (await readFile(host.spool, 'utf8')).split('\n').filter(line => line !== '')
   const events = lines.map(parseSpoolLine)
   t.equal(events.filter(e => e === undefined).length, 0, 'no line is cut or mixed with another')
+  t.equal(events.filter(e => (e?.kind === 'flags-set' || e?.kind === 'flags-clear') && e.flags === '').length, 0, 'no flag event without a system flag')
   for (const user of USERS) {
     const seen = events.filter(e => e?.user === user && e.flags.split(' ').includes('\\Seen'))
     t.equal(seen.filter(e => e?.kind === 'flags-set').length, MESSAGES * ROUNDS, `${user}: every \\Seen set`)
