@@ -62,8 +62,28 @@ export async function canConnect (port: number): Promise<boolean> {
   })
 }
 
-/** A port that was free a moment ago on 127.0.0.1, for a server that must be told its port. */
+/** Ports this process handed out: the kernel may give a port it just closed again. */
+const handedOut = new Set<number>()
+/** Tries for a port not handed out before (each try is one listen on port 0). */
+const FREE_PORT_TRIES = 100
+
+/**
+ * A port that was free a moment ago on 127.0.0.1, for a server that must be told its port, and
+ * never one this process handed out before: two asked for in a row (a mesh file's nodes, a lab's
+ * IMAP and doveadm ports) came back equal once, and the second server could not start.
+ */
 export async function freeLoopbackPort (): Promise<number> {
+  for (let i = 0; i < FREE_PORT_TRIES; i++) {
+    const port = await listenOnce()
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+  throw new Error(`no port on 127.0.0.1 that this process had not handed out already, after ${FREE_PORT_TRIES} tries`)
+}
+
+async function listenOnce (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
