@@ -18,3 +18,11 @@ t.test('flags cleared', async t => {
   t.equal(statusAfterEvent('deleted', 'flags-clear', '\\Deleted'), undefined, '\\Seen unknown: the mailbox is read')
   t.equal(statusAfterEvent('read', 'flags-clear', ''), 'read', 'the empty clear before a set')
 })
+
+// The shipped Lua script leaves these out; one from before 6 December 2026 still writes them.
+t.test('a flag event without a system flag changes nothing', async t => {
+  for (const status of ['unread', 'read', 'deleted'] as const) {
+    t.equal(statusAfterEvent(status, 'flags-set', ''), status, `empty set, ${status}`)
+    t.equal(statusAfterEvent(status, 'flags-clear', ''), status, `empty clear, ${status}`)
+  }
+})
