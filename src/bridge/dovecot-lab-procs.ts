@@ -1,11 +1,11 @@
 /**
  * Process helpers of the Dovecot lab (./dovecot-lab.ts): what /proc says of a pid and its
- * process group, a free loopback port, a program run to its end, a condition polled with a
+ * process group, a program run to its end, a condition polled with a
  * deadline. Linux only, like the lab (Dovecot's master runs in a process group of its own).
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
@@ -59,39 +59,6 @@ export async function canConnect (port: number): Promise<boolean> {
     const socket = connect(port, '127.0.0.1')
     socket.once('connect', () => { socket.destroy(); resolve(true) })
     socket.once('error', () => { socket.destroy(); resolve(false) })
-  })
-}
-
-/** Ports this process handed out: the kernel may give a port it just closed again. */
-const handedOut = new Set<number>()
-/** Tries for a port not handed out before (each try is one listen on port 0). */
-const FREE_PORT_TRIES = 100
-
-/**
- * A port that was free a moment ago on 127.0.0.1, for a server that must be told its port, and
- * never one this process handed out before: two asked for in a row (a mesh file's nodes, a lab's
- * IMAP and doveadm ports) came back equal once, and the second server could not start.
- */
-export async function freeLoopbackPort (): Promise<number> {
-  for (let i = 0; i < FREE_PORT_TRIES; i++) {
-    const port = await listenOnce()
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
-  }
-  throw new Error(`no port on 127.0.0.1 that this process had not handed out already, after ${FREE_PORT_TRIES} tries`)
-}
-
-async function listenOnce (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
   })
 }
 

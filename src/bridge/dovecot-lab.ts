@@ -12,7 +12,8 @@ import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises
 import { dirname, join, relative, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { dovecotConfig, instancePaths, passwdLine } from './dovecot-lab-config.js'
-import { canConnect, freeLoopbackPort, groupMembers, isRunning, killGroup, pollUntil, runProgram, type RunResult } from './dovecot-lab-procs.js'
+import { freeLoopbackPort } from './loopback-port.js'
+import { canConnect, groupMembers, isRunning, killGroup, pollUntil, runProgram, type RunResult } from './dovecot-lab-procs.js'
 
 export { descendants, groupMembers, isRunning } from './dovecot-lab-procs.js'
 

@@ -14,4 +14,4 @@ export async function tempDir (t: Teardown, prefix = 'marksync-'): Promise<strin
  * A port that was free a moment ago on 127.0.0.1, for processes that must be told their
  * port in advance (mesh files). In-process servers listen on port 0 instead.
  */
-export { freeLoopbackPort as freePort } from '../../src/bridge/dovecot-lab-procs.js'
+export { freeLoopbackPort as freePort } from '../../src/bridge/loopback-port.js'
