@@ -10,6 +10,8 @@
  *    (test/bench/dsync.ts: a dsync replica pair with the same mailboxes) users in turn and in parallel.
  *    dsync's rate counts its sync alone (the issue's figure); its end-to-end rate counts the same
  *    `doveadm flags add` too, as the bridge's row does, since the bridge works while it runs.
+ *    Before the nodes start, the same command is timed on A alone (and undone): what Dovecot's
+ *    push driver costs, against the dsync pair's command without it.
  * Options: --users N (10), --messages M (1,000; the issue's figure is 10,000), --formats sdbox,maildir,
  * --latency N samples (500). Prints tables, writes test/bench/results/bridge.json.
  */
@@ -25,7 +27,7 @@ import { waitFor } from '../helpers/wait.js'
 import { SpoolTail } from '../../src/bridge/spool-tail.js'
 import { parseSpoolLine } from '../../src/bridge/spool-line.js'
 import { connectUser, startBridgeMesh, type BridgeMesh } from '../bridge/harness.js'
-import { fill, type MailFormat } from '../helpers/mail-fill.js'
+import { doveadmOk, fill, type MailFormat } from '../helpers/mail-fill.js'
 import { benchUsers, measureDsync, type DsyncResult } from './dsync.js'
 import { printGoals, printTable, type GoalLine } from './measure.js'
 
@@ -120,6 +122,20 @@ async function latency (t: Teardowns, mesh: BridgeMesh, samples: number): Promis
   return [...sentAt].map(([id, at]) => (done.get(id) as number) - at).sort((x, y) => x - y)
 }
 
+/**
+ * What the Lua push driver costs Dovecot: the bulk's `doveadm flags add` on A before any node
+ * runs (the spool written, nobody reading it), then undone, and the spool removed. The dsync
+ * pair's own command (`commandSeconds`) is the same command without the driver.
+ */
+async function pushDriverCost (dovecot: DovecotInstance, spool: string): Promise<number> {
+  const start = performance.now()
+  await doveadmOk(dovecot, ['flags', 'add', '-A', '\\Seen', 'mailbox', 'INBOX', 'ALL'])
+  const seconds = (performance.now() - start) / 1000
+  await doveadmOk(dovecot, ['flags', 'remove', '-A', '\\Seen', 'mailbox', 'INBOX', 'ALL'])
+  await unlink(spool)
+  return seconds
+}
+
 async function bulk (mesh: BridgeMesh, total: number, already: number): Promise<{ changes: number, seconds: number, commandSeconds: number, postedOnA: number }> {
   const { a, b } = mesh.hosts
   const start = performance.now()
@@ -137,6 +153,7 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
   t.teardown(async () => await rm(dir, { recursive: true, force: true }))
   try {
     const users = Object.fromEntries(benchUsers(o.users).map(u => [u, 'secret']))
+    let pushDriverSeconds = NaN
     const mesh = await startBridgeMesh(t, dir, ['a', 'b'], undefined, {
       users,
       mailFormat: format,
@@ -148,6 +165,7 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
           await fill(dovecot, Object.keys(users), o.messages, format)
           await unlink(spool).catch(() => {})
         }
+        pushDriverSeconds = await pushDriverCost(dovecots.a!.dovecot, dovecots.a!.spool)
       }
     })
     await warmUp(t, mesh, Object.keys(users))
@@ -160,9 +178,11 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
     const errors = (host: BridgeMesh['hosts'][string]): unknown[] => host.daemon.logs.filter(line => line.event === 'bridge-error').map(({ user, err }) => ({ user, err }))
     const bridgeErrors = { a: errors(mesh.hosts.a!), b: errors(mesh.hosts.b!) }
     if (bridgeErrors.a.length + bridgeErrors.b.length > 0) console.log(`${format}: bridge failures (retried): ${JSON.stringify(bridgeErrors)}`)
-    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs, bridge, bridgeErrors }
+    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs, bridge, bridgeErrors, pushDriverSeconds }
     rows.push({ format, what: `latency at 100 changes/s (${lat.length} samples)`, p50_ms: round(percentile(lat, 0.5)), p99_ms: round(percentile(lat, 0.99)), changes: '', seconds: '', 'changes/s': '' })
+    rows.push({ format, what: 'A\'s doveadm flags add -A alone (push driver on, nodes not started)', p50_ms: '', p99_ms: '', changes: total, seconds: round(pushDriverSeconds), 'changes/s': Math.round(total / pushDriverSeconds) })
     rows.push({ format, what: 'bridge bulk (doveadm flags add -A on A)', p50_ms: '', p99_ms: '', changes: bridge.changes, seconds: round(bridge.seconds), 'changes/s': Math.round(bridge.changes / bridge.seconds) })
+    rows.push({ format, what: '  of which A\'s doveadm flags add -A', p50_ms: '', p99_ms: '', changes: '', seconds: round(bridge.commandSeconds), 'changes/s': '' })
   } finally {
     await t.run()
   }
@@ -172,6 +192,7 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
       const r = await measureDsync({ users: o.users, messagesPerUser: o.messages, format, parallel, dir: dsyncDir })
       ;(results[format] as Record<string, unknown>)[parallel ? 'dsyncParallel' : 'dsyncInTurn'] = r
       const mode = parallel ? 'in parallel' : 'in turn'
+      if (!parallel) rows.push({ format, what: 'dsync pair\'s doveadm flags add -A (no push driver)', p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.commandSeconds), 'changes/s': Math.round(r.changes / r.commandSeconds) })
       rows.push({ format, what: `dsync, users ${mode}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.seconds), 'changes/s': Math.round(r.perSecond) })
       rows.push({ format, what: `dsync end to end (command + sync), users ${mode}`, p50_ms: '', p99_ms: '', changes: r.changes, seconds: round(r.commandSeconds + r.seconds), 'changes/s': Math.round(endToEndRate(r)) })
     } finally {
