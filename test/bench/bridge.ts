@@ -4,7 +4,9 @@
  *    faster: a late answer delays the next STOREs rather than bunching them); the
  *    end of each sample is the moment B's Dovecot commits the bridge's STORE (its Lua event for
  *    the master user's write, seen in B's spool), i.e. when the flag is visible to B's clients.
- *    All flags are then checked through IMAP on B.
+ *    All flags are then checked through IMAP on B. Each sample is also cut into three legs by the
+ *    time each node entered the change (its log's `localTime`; one machine, one clock): the
+ *    client's STORE to A's node, A's node to B's node, B's node to B's Dovecot.
  * 2. Bulk: `doveadm flags add -A \Seen` on A (every user × message), timed from the command's start
  *    until B shows every message seen (`doveadm mailbox status`, polled every 20 ms), against dsync
  *    (test/bench/dsync.ts: a dsync replica pair with the same mailboxes) users in turn and in parallel.
@@ -81,8 +83,22 @@ async function seenOn (dovecot: DovecotInstance): Promise<number> {
   return rows.reduce((sum, row) => sum + Number(row[header!.indexOf('messages')]) - Number(row[header!.indexOf('unseen')]), 0)
 }
 
+/** The `\\Seen` entries of `user` in a node's log, by Message-ID: when that node entered each (epoch ms). */
+async function enteredAt (api: string, user: string): Promise<Map<string, number>> {
+  const at = new Map<string, number>()
+  for (let after: number | null = 0; after !== null;) {
+    const page = await (await fetch(`${api}/v1/users/${user}/log?after=${after}&limit=1000`)).json() as { entries: Array<{ message: string, status: string, localTime: number }>, next: number | null }
+    for (const e of page.entries) if (e.status === 'read') at.set(e.message, e.localTime)
+    after = page.next
+  }
+  return at
+}
+
+/** Each leg of the samples' path in ms, from the two nodes' logs (one clock: one machine). */
+interface LatencyLegs { toNodeA: number[], nodeAToNodeB: number[], nodeBToVisible: number[] }
+
 /** Latency samples: STORE on A → B's Dovecot committed the bridge's write. */
-async function latency (t: Teardowns, mesh: BridgeMesh, samples: number): Promise<number[]> {
+async function latency (t: Teardowns, mesh: BridgeMesh, samples: number): Promise<{ total: number[], legs: LatencyLegs }> {
   const { a, b } = mesh.hosts as Record<string, BridgeMesh['hosts'][string]>
   const userA = await connectUser(t, a!.dovecot, 'u01')
   const userB = await connectUser(t, b!.dovecot, 'u01')
@@ -119,7 +135,20 @@ async function latency (t: Teardowns, mesh: BridgeMesh, samples: number): Promis
   await userB.mailboxOpen('INBOX')
   const seen = await userB.search({ seen: true }, { uid: true })
   if (!Array.isArray(seen) || seen.length !== samples) throw new Error(`B shows ${Array.isArray(seen) ? seen.length : 0} seen, expected ${samples}`)
-  return [...sentAt].map(([id, at]) => (done.get(id) as number) - at).sort((x, y) => x - y)
+  const epoch = (t: number): number => performance.timeOrigin + t
+  const onA = await enteredAt(a!.api, 'u01')
+  const onB = await enteredAt(b!.api, 'u01')
+  const legs: LatencyLegs = { toNodeA: [], nodeAToNodeB: [], nodeBToVisible: [] }
+  for (const [id, at] of sentAt) {
+    const entA = onA.get(id)
+    const entB = onB.get(id)
+    if (entA === undefined || entB === undefined) continue
+    legs.toNodeA.push(entA - epoch(at))
+    legs.nodeAToNodeB.push(entB - entA)
+    legs.nodeBToVisible.push(epoch(done.get(id) as number) - entB)
+  }
+  for (const leg of Object.values(legs) as number[][]) leg.sort((x, y) => x - y)
+  return { total: [...sentAt].map(([id, at]) => (done.get(id) as number) - at).sort((x, y) => x - y), legs }
 }
 
 /**
@@ -169,17 +198,28 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
       }
     })
     await warmUp(t, mesh, Object.keys(users))
-    const lat = await latency(t, mesh, o.latency)
+    const { total: lat, legs } = await latency(t, mesh, o.latency)
     const total = o.users * o.messages
     const bridge = await bulk(mesh, total, o.latency)
     const counters = async (api: string): Promise<unknown> => ((await (await fetch(`${api}/v1/status`)).json()) as { bridge: { counters: unknown } }).bridge.counters
-    const latencyMs = { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: lat[lat.length - 1], samples: lat.length }
+    const legMs = (leg: number[]): object => ({ p50: percentile(leg, 0.5), p99: percentile(leg, 0.99), max: leg[leg.length - 1], samples: leg.length })
+    const latencyMs = {
+      p50: percentile(lat, 0.5),
+      p99: percentile(lat, 0.99),
+      max: lat[lat.length - 1],
+      samples: lat.length,
+      legs: { toNodeA: legMs(legs.toNodeA), nodeAToNodeB: legMs(legs.nodeAToNodeB), nodeBToVisible: legMs(legs.nodeBToVisible) }
+    }
     // A failure the bridge retried shows only as a counter in its status: keep what the logs said.
     const errors = (host: BridgeMesh['hosts'][string]): unknown[] => host.daemon.logs.filter(line => line.event === 'bridge-error').map(({ user, err }) => ({ user, err }))
     const bridgeErrors = { a: errors(mesh.hosts.a!), b: errors(mesh.hosts.b!) }
     if (bridgeErrors.a.length + bridgeErrors.b.length > 0) console.log(`${format}: bridge failures (retried): ${JSON.stringify(bridgeErrors)}`)
     results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs, bridge, bridgeErrors, pushDriverSeconds }
     rows.push({ format, what: `latency at 100 changes/s (${lat.length} samples)`, p50_ms: round(percentile(lat, 0.5)), p99_ms: round(percentile(lat, 0.99)), changes: '', seconds: '', 'changes/s': '' })
+    const legNames: Record<keyof LatencyLegs, string> = { toNodeA: 'client\'s STORE → entered on A\'s node', nodeAToNodeB: 'A\'s node → entered on B\'s node', nodeBToVisible: 'B\'s node → B\'s Dovecot committed the write' }
+    for (const [leg, name] of Object.entries(legNames) as Array<[keyof LatencyLegs, string]>) {
+      rows.push({ format, what: `  leg: ${name} (${legs[leg].length})`, p50_ms: round(percentile(legs[leg], 0.5)), p99_ms: round(percentile(legs[leg], 0.99)), changes: '', seconds: '', 'changes/s': '' })
+    }
     rows.push({ format, what: 'A\'s doveadm flags add -A alone (push driver on, nodes not started)', p50_ms: '', p99_ms: '', changes: total, seconds: round(pushDriverSeconds), 'changes/s': Math.round(total / pushDriverSeconds) })
     rows.push({ format, what: 'bridge bulk (doveadm flags add -A on A)', p50_ms: '', p99_ms: '', changes: bridge.changes, seconds: round(bridge.seconds), 'changes/s': Math.round(bridge.changes / bridge.seconds) })
     rows.push({ format, what: '  of which A\'s doveadm flags add -A', p50_ms: '', p99_ms: '', changes: '', seconds: round(bridge.commandSeconds), 'changes/s': '' })
