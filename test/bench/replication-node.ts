@@ -3,6 +3,7 @@
  * driven by the parent (test/bench/replication.ts) over IPC. Every request is
  * `{ id, cmd, ...args }`; every answer `{ id, ok, result | error }`.
  */
+import { PerformanceObserver } from 'node:perf_hooks'
 import type { Store } from '../../src/store/index.js'
 import type { Replicator } from '../../src/replication/index.js'
 import { openNode } from '../helpers/node.js'
@@ -21,10 +22,21 @@ const MIX_CALL = 5_000
 /** RSS sampling interval while watched, in ms (at 50 ms the sampling took ~5 % of a receiver's main thread). */
 const RSS_SAMPLE_MS = 200
 
+/** A lag sample at or above this, in ms, is kept with its time, to be matched with GC pauses. */
+const SLOW_LAG_MS = 20
+
 let store: Store | undefined
 let repl: Replicator | undefined
 let recordLag = false
 let lags: number[] = []
+/** [epoch ms entered, lag ms] of the samples at or above SLOW_LAG_MS while recording. */
+let slow: Array<[number, number]> = []
+/** [epoch ms start, ms] of each garbage collection while recording. */
+let gcs: Array<[number, number]> = []
+new PerformanceObserver(list => {
+  if (!recordLag) return
+  for (const e of list.getEntries()) gcs.push([performance.timeOrigin + e.startTime, e.duration])
+}).observe({ entryTypes: ['gc'] })
 let enteredFromPeers = 0
 let rssPeak = 0
 let rssTimer: NodeJS.Timeout | undefined
@@ -34,7 +46,10 @@ function onEntered (entries: LogEntry[]): void {
   for (const e of entries) {
     if (e.from === undefined) continue
     enteredFromPeers++
-    if (recordLag) lags.push(now - e.originTime)
+    if (!recordLag) continue
+    const lag = now - e.originTime
+    lags.push(lag)
+    if (lag >= SLOW_LAG_MS) slow.push([now, lag])
   }
 }
 
@@ -157,7 +172,11 @@ async function handle (req: Request): Promise<unknown> {
     }
     case 'record':
       recordLag = req.on as boolean
-      if (recordLag) lags = []
+      if (recordLag) {
+        lags = []
+        slow = []
+        gcs = []
+      }
       return true
     case 'load': return await load(req.rate as number, req.seconds as number, req.idLen as number, req.prefix as string)
     case 'bulk': return await bulk(req.count as number, req.idLen as number, req.prefix as string)
@@ -195,7 +214,9 @@ async function handle (req: Request): Promise<unknown> {
         lastSeq: store?.lastSeq,
         lag: { count: arr.length, p50: percentile(arr, 0.5), p99: percentile(arr, 0.99), max: arr.length > 0 ? arr[arr.length - 1] : 0 },
         peers: repl?.status(),
-        rssMiB: Math.round(process.memoryUsage.rss() / 1048576)
+        rssMiB: Math.round(process.memoryUsage.rss() / 1048576),
+        slow,
+        gcs
       }
     }
     case 'watchRss':

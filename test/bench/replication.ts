@@ -53,6 +53,28 @@ function goals (lag: LagRow[], mesh: MeshBytesRow[]): GoalLine[] {
   return lines
 }
 
+/**
+ * Where the slow lag samples (≥ 20 ms) come from: how many had a garbage collection of the
+ * receiver, or of the origin, inside their path (from the origin's stamp to the entry on the
+ * receiver), and the two nodes' collections over the phase.
+ */
+function slowSamples (slow: Array<[number, number]>, receiverGcs: Array<[number, number]>, originGcs: Array<[number, number]>): object {
+  const overlaps = (gcs: Array<[number, number]>, [entered, lag]: [number, number]): boolean =>
+    gcs.some(([start, ms]) => start <= entered && start + ms >= entered - lag)
+  const long = (gcs: Array<[number, number]>): number => gcs.filter(([, ms]) => ms >= 10).length
+  const max = (gcs: Array<[number, number]>): number => Math.round(Math.max(0, ...gcs.map(([, ms]) => ms)))
+  return {
+    slow_samples: slow.length,
+    with_receiver_gc: slow.filter(s => overlaps(receiverGcs, s)).length,
+    with_origin_gc: slow.filter(s => overlaps(originGcs, s)).length,
+    with_either: slow.filter(s => overlaps(receiverGcs, s) || overlaps(originGcs, s)).length,
+    receiver_gcs_over_10ms: long(receiverGcs),
+    receiver_gc_max_ms: max(receiverGcs),
+    origin_gcs_over_10ms: long(originGcs),
+    origin_gc_max_ms: max(originGcs)
+  }
+}
+
 async function main (): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'marksync-bench-repl-'))
   const ports = new Map<string, number>()
@@ -85,20 +107,25 @@ async function main (): Promise<void> {
 
     // (a) lag at fixed offered loads, changes made on a
     const lagRows = []
+    const slowRows = []
     for (const rate of [1_000, 10_000]) {
-      for (const r of receivers) await r.call('record', { on: true })
+      for (const r of [a, ...receivers]) await r.call('record', { on: true })
       const before = await Promise.all(receivers.map(async r => (await r.call('stats')).entered as number))
       const load = await a.call('load', { rate, seconds: LAG_SECONDS, idLen: 10, prefix: `L${prefix++}-` })
       await Promise.all(receivers.map(async (r, i) => await r.call('waitEntered', { count: before[i] + load.acked, timeoutMs: 600_000 })))
       await drain([a, b, c])
+      const origin = await a.call('stats')
       for (const r of receivers) {
         const st = await r.call('stats')
         lagRows.push({ offered: rate, achieved: load.achievedRate, peer: r.name, samples: st.lag.count, p50_ms: st.lag.p50, p99_ms: st.lag.p99, max_ms: st.lag.max })
-        await r.call('record', { on: false })
+        slowRows.push({ offered: rate, peer: r.name, ...slowSamples(st.slow, st.gcs, origin.gcs) })
       }
+      for (const r of [a, ...receivers]) await r.call('record', { on: false })
     }
     results.lag = lagRows
+    results.slowSamples = slowRows
     printTable(lagRows)
+    printTable(slowRows)
 
     // (b) highest offered rate the peers keep up with
     const rampRows = []
