@@ -285,7 +285,10 @@ export class UserWorker {
     for (const [box, groups] of byBox) {
       const client = await this.#o.pool.session(this.user)
       const started = performance.now()
-      this.#o.counters.applied += await storeGroups(client, box.name, groups)
+      // Awaited first: `applied += await …` would read the total before the STOREs, and users
+      // applied at once would overwrite each other's counts.
+      const stored = await storeGroups(client, box.name, groups)
+      this.#o.counters.applied += stored
       this.#o.counters.writeMs += performance.now() - started
       for (const group of groups) {
         for (const uid of group.uids) index.set(box, uid, { id: box.messages.get(uid)?.id, status: group.to })
