@@ -77,6 +77,11 @@ async function warmUp (t: Teardowns, mesh: BridgeMesh, users: string[]): Promise
   }
 }
 
+async function bridgeBehind (host: BridgeMesh['hosts'][string]): Promise<number> {
+  const { bridge } = await (await fetch(`${host.api}/v1/status`)).json() as { bridge: { behind: number } }
+  return bridge.behind
+}
+
 async function seenOn (dovecot: DovecotInstance): Promise<number> {
   const out = (await dovecot.doveadm(['-f', 'tab', 'mailbox', 'status', '-A', 'messages unseen', 'INBOX'])).stdout
   const [header, ...rows] = out.trim().split('\n').map(line => line.split('\t'))
@@ -172,6 +177,9 @@ async function bulk (mesh: BridgeMesh, total: number, already: number): Promise<
   const commandSeconds = (performance.now() - start) / 1000
   await waitFor(async () => await seenOn(b!.dovecot) === total, { timeoutMs: 900_000, intervalMs: 20, what: 'every message seen on B' })
   const seconds = (performance.now() - start) / 1000
+  // B's Dovecot shows a STORE's flags before the bridge has its answer: the counters read next
+  // are complete once B's bridge has no feed entry left to apply.
+  await waitFor(async () => await bridgeBehind(b!) === 0, { timeoutMs: 60_000, intervalMs: 20, what: 'B\'s bridge to have applied its whole feed' })
   const status = await (await fetch(`${a!.api}/v1/status`)).json() as { bridge: { counters: { posted: number, syncs: number } } }
   return { changes: total - already, seconds, commandSeconds, postedOnA: status.bridge.counters.posted }
 }

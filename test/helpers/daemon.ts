@@ -237,7 +237,10 @@ export async function startDaemon (t: Teardown | undefined, mesh: TestMesh, id: 
   const env: Record<string, string | undefined> = { ...process.env, ...options.env }
   if (options.clockOffsetFile !== undefined) env.MARKSYNC_TEST_CLOCK_OFFSET_FILE = options.clockOffsetFile
   // Coverage of the child goes where tap collects it (NODE_V8_COVERAGE is inherited).
-  const child = spawn(process.execPath, [options.bin ?? BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
+  // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=DIR`) profiles the daemons of a benchmark,
+  // as it does the replication benchmark's node processes.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(arg => arg !== '')
+  const child = spawn(process.execPath, [...nodeArgs, options.bin ?? BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
