@@ -285,8 +285,7 @@ export class UserWorker {
     for (const [box, groups] of byBox) {
       const client = await this.#o.pool.session(this.user)
       const started = performance.now()
-      // Awaited first: `applied += await …` would read the total before the STOREs, and users
-      // applied at once would overwrite each other's counts.
+      // Not `applied += await …`: that reads the total first, and users applied at once lose counts.
       const stored = await storeGroups(client, box.name, groups)
       this.#o.counters.applied += stored
       this.#o.counters.writeMs += performance.now() - started
