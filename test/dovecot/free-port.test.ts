@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ephemeralLow, freeLoopbackPort, LOOPBACK_PORT_MIN, PORT_CLAIMS_DIR } from '../../src/bridge/loopback-port.js'
 
@@ -32,9 +32,11 @@ t.test('a port another live process claimed is not handed out; a dead process\'s
   const taken = await freeLoopbackPort()
   const claimedByOther = taken + 1 < ephemeralLow() ? taken + 1 : taken - 1
   // Claimed, not yet bound: the window in which two test processes used to pick the same port.
-  writeFileSync(join(PORT_CLAIMS_DIR, String(claimedByOther)), String(holder.pid))
-  t.teardown(() => { spawnSync('rm', ['-f', join(PORT_CLAIMS_DIR, String(claimedByOther))]) })
+  const claimFile = join(PORT_CLAIMS_DIR, String(claimedByOther))
+  writeFileSync(claimFile, String(holder.pid))
+  t.teardown(() => { rmSync(claimFile, { force: true }) })
   t.not(await freeLoopbackPort(first(claimedByOther)), claimedByOther, 'the live claim is respected')
+  t.equal(readFileSync(claimFile, 'utf8'), String(holder.pid), 'and left to its holder')
 
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
   const stale = claimedByOther === taken + 1 ? taken + 2 : taken - 2
