@@ -44,10 +44,12 @@ export interface BridgeMeshOptions extends HostOptions {
   prepare?: (dovecots: Record<string, { dovecot: DovecotInstance, spool: string }>) => Promise<void>
   /** The bridges' `catchUpInterval` (default '1m': short, so that tests see periodic catch-ups). */
   catchUpInterval?: string
+  /** Mesh settings besides the harness's own (e.g. a short `retention`). */
+  settings?: Record<string, string>
 }
 
 export async function startBridgeMesh (t: Teardown, dir: string, ids: string[], links?: unknown[], options: BridgeMeshOptions = {}): Promise<BridgeMesh> {
-  const mesh = await writeMesh(join(dir, 'mesh'), { nodes: ids, settings: { heartbeat: '250ms', durability: 'relaxed' }, ...(links !== undefined ? { links } : {}) })
+  const mesh = await writeMesh(join(dir, 'mesh'), { nodes: ids, settings: { heartbeat: '250ms', durability: 'relaxed', ...options.settings }, ...(links !== undefined ? { links } : {}) })
   await writeFile(join(mesh.dir, 'dovecot-master.secret'), MASTER_PASSWORD + '\n', { mode: 0o600 })
   const dovecots: Record<string, { dovecot: DovecotInstance, spool: string }> = {}
   for (const id of ids) dovecots[id] = await dovecotWithBridgeConfig(t, join(dir, `host-${id}`), options)
