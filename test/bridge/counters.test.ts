@@ -40,6 +40,7 @@ t.test('applied counts every copy changed, with users applied at once', { skip: 
     const client = await connectUser(tt, b.dovecot, user)
     await client.mailboxOpen('INBOX')
     await client.messageFlagsAdd('1', ['\\Flagged'], { uid: true })
+    await client.logout() // not left connected to the Dovecot this test stops
   }
   await waitFor(async () => (await bridgeStatus(b)).counters.syncs >= USERS.length, { what: 'B\'s first read of every user' })
   // B's Dovecot away while every user's messages change on A: B's node takes the changes, its

@@ -32,6 +32,7 @@ t.test('a bridge whose feed was purged past its cursor re-applies every known wi
   await setStatus(a, '<p1@t>', 'read')
   await waitForStatus(b, '<p1@t>', 'read', 'p1 read on B')
 
+  await b.logout() // not left connected to the Dovecot this test stops
   await hosts.b!.dovecot.stop()
   await setStatus(a, '<p2@t>', 'read')
   // B's node has the change; its bridge could not apply it, and the purge removed it.
