@@ -28,7 +28,7 @@ import { DOVECOT_SKIP, type DovecotInstance } from '../helpers/dovecot.js'
 import { waitFor } from '../helpers/wait.js'
 import { SpoolTail } from '../../src/bridge/spool-tail.js'
 import { parseSpoolLine } from '../../src/bridge/spool-line.js'
-import { connectUser, startBridgeMesh, type BridgeMesh } from '../bridge/harness.js'
+import { bridgeStatus, connectUser, startBridgeMesh, type BridgeMesh } from '../bridge/harness.js'
 import { doveadmOk, fill, type MailFormat } from '../helpers/mail-fill.js'
 import { benchUsers, measureDsync, type DsyncResult } from './dsync.js'
 import { printGoals, printTable, type GoalLine } from './measure.js'
@@ -56,8 +56,8 @@ class Teardowns {
 }
 
 async function bridgeSyncs (host: BridgeMesh['hosts'][string]): Promise<number> {
-  const { bridge } = await (await fetch(`${host.api}/v1/status`)).json() as { bridge: { state: string, counters: { syncs: number } } }
-  return bridge.state === 'ok' ? bridge.counters.syncs : -1
+  const bridge = await bridgeStatus(host)
+  return bridge.state === 'ok' ? bridge.counters.syncs as number : -1
 }
 
 /**
@@ -75,11 +75,6 @@ async function warmUp (t: Teardowns, mesh: BridgeMesh, users: string[]): Promise
     }
     await waitFor(async () => await bridgeSyncs(host) >= before + users.length, { timeoutMs: 600_000, what: `${host.id}'s first read of every user` })
   }
-}
-
-async function bridgeBehind (host: BridgeMesh['hosts'][string]): Promise<number> {
-  const { bridge } = await (await fetch(`${host.api}/v1/status`)).json() as { bridge: { behind: number } }
-  return bridge.behind
 }
 
 async function seenOn (dovecot: DovecotInstance): Promise<number> {
@@ -179,9 +174,8 @@ async function bulk (mesh: BridgeMesh, total: number, already: number): Promise<
   const seconds = (performance.now() - start) / 1000
   // B's Dovecot shows a STORE's flags before the bridge has its answer: the counters read next
   // are complete once B's bridge has no feed entry left to apply.
-  await waitFor(async () => await bridgeBehind(b!) === 0, { timeoutMs: 60_000, intervalMs: 20, what: 'B\'s bridge to have applied its whole feed' })
-  const status = await (await fetch(`${a!.api}/v1/status`)).json() as { bridge: { counters: { posted: number, syncs: number } } }
-  return { changes: total - already, seconds, commandSeconds, postedOnA: status.bridge.counters.posted }
+  await waitFor(async () => (await bridgeStatus(b!)).behind === 0, { timeoutMs: 60_000, intervalMs: 20, what: 'B\'s bridge to have applied its whole feed' })
+  return { changes: total - already, seconds, commandSeconds, postedOnA: (await bridgeStatus(a!)).counters.posted as number }
 }
 
 async function runFormat (format: MailFormat, o: ReturnType<typeof options>, rows: object[], results: Record<string, unknown>): Promise<void> {
@@ -209,7 +203,6 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
     const { total: lat, legs } = await latency(t, mesh, o.latency)
     const total = o.users * o.messages
     const bridge = await bulk(mesh, total, o.latency)
-    const counters = async (api: string): Promise<unknown> => ((await (await fetch(`${api}/v1/status`)).json()) as { bridge: { counters: unknown } }).bridge.counters
     const legMs = (leg: number[]): object => ({ p50: percentile(leg, 0.5), p99: percentile(leg, 0.99), max: leg[leg.length - 1], samples: leg.length })
     const latencyMs = {
       p50: percentile(lat, 0.5),
@@ -222,7 +215,7 @@ async function runFormat (format: MailFormat, o: ReturnType<typeof options>, row
     const errors = (host: BridgeMesh['hosts'][string]): unknown[] => host.daemon.logs.filter(line => line.event === 'bridge-error').map(({ user, err }) => ({ user, err }))
     const bridgeErrors = { a: errors(mesh.hosts.a!), b: errors(mesh.hosts.b!) }
     if (bridgeErrors.a.length + bridgeErrors.b.length > 0) console.log(`${format}: bridge failures (retried): ${JSON.stringify(bridgeErrors)}`)
-    results[format] = { countersA: await counters(mesh.hosts.a!.api), countersB: await counters(mesh.hosts.b!.api), latencyMs, bridge, bridgeErrors, pushDriverSeconds }
+    results[format] = { countersA: (await bridgeStatus(mesh.hosts.a!)).counters, countersB: (await bridgeStatus(mesh.hosts.b!)).counters, latencyMs, bridge, bridgeErrors, pushDriverSeconds }
     rows.push({ format, what: `latency at 100 changes/s (${lat.length} samples)`, p50_ms: round(percentile(lat, 0.5)), p99_ms: round(percentile(lat, 0.99)), changes: '', seconds: '', 'changes/s': '' })
     const legNames: Record<keyof LatencyLegs, string> = { toNodeA: 'client\'s STORE → entered on A\'s node', nodeAToNodeB: 'A\'s node → entered on B\'s node', nodeBToVisible: 'B\'s node → B\'s Dovecot committed the write' }
     for (const [leg, name] of Object.entries(legNames) as Array<[keyof LatencyLegs, string]>) {

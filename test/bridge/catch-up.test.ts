@@ -2,15 +2,12 @@ import t from 'tap'
 import { unlink } from 'node:fs/promises'
 import { DOVECOT_SKIP } from '../helpers/dovecot.js'
 import { tempDir } from '../helpers/tmp.js'
-import { apiCall } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
-import { connectUser, deliver, setStatus, startBridgeMesh, statusesOf, uidsOf, waitForStatus, winnerOn, type Host } from './harness.js'
+import { bridgeStatus, connectUser, deliver, setStatus, startBridgeMesh, statusesOf, uidsOf, waitForStatus, winnerOn, type Host } from './harness.js'
 
 if (DOVECOT_SKIP !== false) t.comment(`skipping the Dovecot bridge catch-up test: ${DOVECOT_SKIP}`)
 
-async function bridgeCounters (host: Host): Promise<{ catchUps: number, syncs: number, expungeSearches: number }> {
-  return (await apiCall(host.api, 'GET', '/v1/status')).body.bridge.counters
-}
+const bridgeCounters = async (host: Host): Promise<Record<string, number>> => (await bridgeStatus(host)).counters
 
 t.test('a catch-up finds an expunge the spool lost, and lists a mailbox only when its count changed', { skip: DOVECOT_SKIP }, async tt => {
   const dir = await tempDir(tt)

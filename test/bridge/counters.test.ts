@@ -3,18 +3,13 @@ import { unlink } from 'node:fs/promises'
 import { DOVECOT_SKIP, restartDovecot } from '../helpers/dovecot.js'
 import { doveadmOk, expectSeen, fill } from '../helpers/mail-fill.js'
 import { tempDir } from '../helpers/tmp.js'
-import { apiCall } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
-import { connectUser, startBridgeMesh, type Host } from './harness.js'
+import { bridgeStatus, connectUser, startBridgeMesh, type Host } from './harness.js'
 
 if (DOVECOT_SKIP !== false) t.comment(`skipping the Dovecot bridge counters test: ${DOVECOT_SKIP}`)
 
 const USERS = ['u01', 'u02', 'u03', 'u04']
 const MESSAGES = 200
-
-async function bridgeStatus (host: Host): Promise<{ behind: number, counters: { posted: number, applied: number, echoes: number, syncs: number } }> {
-  return (await apiCall(host.api, 'GET', '/v1/status')).body.bridge
-}
 
 /**
  * `applied` counts every message copy whose flags the bridge changed, also while it applies

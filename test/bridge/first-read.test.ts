@@ -3,18 +3,13 @@ import { unlink } from 'node:fs/promises'
 import { DOVECOT_SKIP } from '../helpers/dovecot.js'
 import { fill } from '../helpers/mail-fill.js'
 import { tempDir } from '../helpers/tmp.js'
-import { apiCall } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
-import { connectUser, setStatus, startBridgeMesh, statusesOf, waitForStatus, type Host } from './harness.js'
+import { bridgeStatus, connectUser, setStatus, startBridgeMesh, statusesOf, waitForStatus, type Host } from './harness.js'
 
 if (DOVECOT_SKIP !== false) t.comment(`skipping the Dovecot bridge first-read test: ${DOVECOT_SKIP}`)
 
 const MESSAGES = 20
 const id = (n: number): string => `<u01.${String(n).padStart(6, '0')}@marksync.test>`
-
-async function bridgeStatus (host: Host): Promise<{ behind: number, counters: { syncs: number, posted: number, applied: number } }> {
-  return (await apiCall(host.api, 'GET', '/v1/status')).body.bridge
-}
 
 /**
  * A bridge meets a user it has no state for at their first spool event (A) or first feed entry

@@ -22,6 +22,18 @@ export interface Host {
   api: string
 }
 
+/** The `bridge` object of a node's `GET /v1/status` (docs/dovecot.md, "Status and metrics"). */
+export interface BridgeStatus { state: string, behind: number, cursor: number, counters: Record<string, number> }
+
+/** The node's status: its feed's oldest seq, and its bridge. */
+export async function nodeStatus (host: Host): Promise<{ oldestSeq: number, bridge: BridgeStatus }> {
+  return (await apiCall(host.api, 'GET', '/v1/status')).body
+}
+
+export async function bridgeStatus (host: Host): Promise<BridgeStatus> {
+  return (await nodeStatus(host)).bridge
+}
+
 /** A Dovecot with the shipped snippet and Lua script installed under `dir`. */
 export interface HostOptions {
   users?: Record<string, string>

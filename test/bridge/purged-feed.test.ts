@@ -1,18 +1,12 @@
 import t from 'tap'
 import { DOVECOT_SKIP, restartDovecot } from '../helpers/dovecot.js'
 import { tempDir } from '../helpers/tmp.js'
-import { apiCall } from '../helpers/daemon.js'
 import { waitFor } from '../helpers/wait.js'
-import { connectUser, deliver, setStatus, startBridgeMesh, statusesOf, waitForStatus, type Host } from './harness.js'
+import { connectUser, deliver, nodeStatus, setStatus, startBridgeMesh, statusesOf, waitForStatus, type Host } from './harness.js'
 
 if (DOVECOT_SKIP !== false) t.comment(`skipping the Dovecot bridge purged-feed test: ${DOVECOT_SKIP}`)
 
 const IDS = ['<p1@t>', '<p2@t>', '<p3@t>']
-
-async function feedState (host: Host): Promise<{ oldestSeq: number, cursor: number }> {
-  const body = (await apiCall(host.api, 'GET', '/v1/status')).body
-  return { oldestSeq: body.oldestSeq, cursor: body.bridge.cursor }
-}
 
 /**
  * docs/dovecot.md, "How it stays correct": if entries were purged before the bridge applied them
@@ -36,7 +30,7 @@ t.test('a bridge whose feed was purged past its cursor re-applies every known wi
   await hosts.b!.dovecot.stop()
   await setStatus(a, '<p2@t>', 'read')
   // B's node has the change; its bridge could not apply it, and the purge removed it.
-  await waitFor(async () => { const s = await feedState(hosts.b!); return s.oldestSeq - 1 > s.cursor }, { timeoutMs: 30_000, what: 'B\'s feed purged past its bridge\'s cursor' })
+  await waitFor(async () => { const s = await nodeStatus(hosts.b!); return s.oldestSeq - 1 > s.bridge.cursor }, { timeoutMs: 30_000, what: 'B\'s feed purged past its bridge\'s cursor' })
 
   hosts.b!.dovecot = await restartDovecot(tt, hosts.b!.dovecot)
   b = await connectUser(tt, hosts.b!.dovecot, 'alice')
