@@ -19,12 +19,15 @@ export interface SpoolEvent {
 const KINDS = new Set<string>(['flags-set', 'flags-clear', 'new', 'expunge'])
 
 function decode (text: string): string {
+  // Most fields hold no escape: skip the regular expression for them (it ran on every field of every line).
+  if (!text.includes('%')) return text
   return text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
 }
 
-function count (text: string | undefined): number | undefined {
-  if (text === undefined || !/^\d{1,10}$/.test(text)) return undefined
-  return Number(text)
+const DIGITS = /^\d{1,10}$/
+
+function count (text: string): number | undefined {
+  return DIGITS.test(text) ? Number(text) : undefined
 }
 
 /** The event, or undefined for a line this version does not understand (counted by the caller). */
