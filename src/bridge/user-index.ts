@@ -21,13 +21,17 @@ export class MailboxIndex {
 
 export interface CopyRef { mailbox: MailboxIndex, uid: number, state: CopyState }
 
+/** Where one copy lives: its mailbox's name and its UID. */
+interface CopyAt { mailbox: string, uid: number }
+
 /**
  * Every watched mailbox of one user, with the reverse map Message-ID → copies, so
  * a status reaches every copy of a message (INBOX, an archive folder, a duplicate).
  */
 export class UserIndex {
   readonly mailboxes = new Map<string, MailboxIndex>()
-  readonly #byId = new Map<string, Set<string>>()
+  /** Most messages have one copy: a short array, not a set of joined strings to parse on every lookup. */
+  readonly #byId = new Map<string, CopyAt[]>()
 
   constructor (readonly user: string) {}
 
@@ -48,13 +52,14 @@ export class UserIndex {
 
   set (box: MailboxIndex, uid: number, state: CopyState): void {
     const before = box.messages.get(uid)
-    if (before?.id !== undefined && before.id !== state.id) this.#unlink(before.id, box.name, uid)
     box.messages.set(uid, state)
     box.dirty.add(uid)
+    if (before?.id === state.id) return
+    if (before?.id !== undefined) this.#unlink(before.id, box.name, uid)
     if (state.id === undefined) return
-    let refs = this.#byId.get(state.id)
-    if (refs === undefined) this.#byId.set(state.id, refs = new Set())
-    refs.add(`${uid}\u0000${box.name}`)
+    const refs = this.#byId.get(state.id)
+    if (refs === undefined) this.#byId.set(state.id, [{ mailbox: box.name, uid }])
+    else refs.push({ mailbox: box.name, uid })
   }
 
   remove (box: MailboxIndex, uid: number): CopyState | undefined {
@@ -68,20 +73,20 @@ export class UserIndex {
 
   copies (id: string): CopyRef[] {
     const out: CopyRef[] = []
-    for (const ref of this.#byId.get(id) ?? []) {
-      const cut = ref.indexOf('\u0000')
-      const box = this.mailboxes.get(ref.slice(cut + 1))
-      const uid = Number(ref.slice(0, cut))
-      const state = box?.messages.get(uid)
-      if (box !== undefined && state !== undefined) out.push({ mailbox: box, uid, state })
+    for (const at of this.#byId.get(id) ?? []) {
+      const box = this.mailboxes.get(at.mailbox)
+      const state = box?.messages.get(at.uid)
+      if (box !== undefined && state !== undefined) out.push({ mailbox: box, uid: at.uid, state })
     }
     return out
   }
 
   #unlink (id: string, mailbox: string, uid: number): void {
     const refs = this.#byId.get(id)
-    refs?.delete(`${uid}\u0000${mailbox}`)
-    if (refs?.size === 0) this.#byId.delete(id)
+    if (refs === undefined) return
+    const at = refs.findIndex(ref => ref.uid === uid && ref.mailbox === mailbox)
+    if (at >= 0) refs.splice(at, 1)
+    if (refs.length === 0) this.#byId.delete(id)
   }
 }
 
