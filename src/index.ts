@@ -5,7 +5,7 @@
  * a user reads, deletes or receives mail.
  */
 export { Store } from './store/index.js'
-export type { StatusStore, StoreEvents, StoreOptions, Durability, PurgeResult, PageOptions, WinnersOptions } from './store/index.js'
+export type { StatusStore, StoreEvents, StoreOptions, Durability, MarkOptions, PurgeResult, PageOptions, WinnersOptions } from './store/index.js'
 export { Replicator } from './replication/index.js'
 export type { PeerConfig, PeerStatus, ReplicatorApi, ReplicatorEvents, ReplicatorOptions, TlsFiles } from './replication/index.js'
 export { ERROR_CODES, MarksyncError, isErrorCode, isMarksyncError, type ErrorCode } from './errors.js'

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { BRIDGE_WINNER_READS, MAX_API_CHANGES } from '../limits.js'
-import type { StatusStore } from '../store/api.js'
+import type { MarkOptions, StatusStore } from '../store/api.js'
 import type { LocalChange, Status } from '../types.js'
 import type { BridgeState } from './bridge-state.js'
 import { statusAfterEvent } from './flags.js'
@@ -123,12 +123,10 @@ export class UserWorker {
       if (status === before.status) continue
       index.set(box, e.uid, { id: before.id, status })
       touched.add(box)
-      // The newest event for a message decides; one that ends where the winner is posts nothing.
+      // The newest event for a message decides; the store leaves out one that ends where the winner is.
       if (before.id !== undefined) decisions.post.set(before.id, status)
     }
-    const winners = await this.#winners(decisions.post.keys())
-    for (const [id, status] of decisions.post) if (winners.get(id) === status) decisions.post.delete(id)
-    await this.#post(decisions.post)
+    await this.#post(decisions.post, { skipUnchanged: true })
     for (const box of touched) await this.#o.state.saveMailbox(this.user, box)
     this.#o.counters.fastEvents += events.length
     this.#o.counters.readMs += performance.now() - started
@@ -271,12 +269,12 @@ export class UserWorker {
     if ((await this.#winners([gone.id])).get(gone.id) !== 'deleted') d.post.set(gone.id, 'deleted')
   }
 
-  async #post (changes: Map<string, Status>): Promise<void> {
+  async #post (changes: Map<string, Status>, options: MarkOptions = {}): Promise<void> {
     const list: LocalChange[] = [...changes].map(([message, status]) => ({ user: this.user, message, status }))
     for (let i = 0; i < list.length; i += MAX_API_CHANGES) {
-      await this.#o.store.mark(list.slice(i, i + MAX_API_CHANGES))
+      const entered = await this.#o.store.mark(list.slice(i, i + MAX_API_CHANGES), options)
+      this.#o.counters.posted += entered.length
     }
-    this.#o.counters.posted += list.length
   }
 
   async #apply (ids: string[]): Promise<void> {

@@ -41,6 +41,15 @@ export interface PageOptions {
   limit?: number
 }
 
+export interface MarkOptions {
+  /**
+   * Leave out every change whose status is already its message's winning status: decided
+   * in the write queue against the winner there, so no read before the call is needed and
+   * no change in between can be missed (the Dovecot bridge posts its events this way).
+   */
+  skipUnchanged?: boolean
+}
+
 /** Options for `winners()`, so a state transfer can resume from a known point. */
 export interface WinnersOptions {
   /** Resume strictly after this (user, message) pair. */
@@ -85,8 +94,11 @@ export interface StatusStore extends EventEmitter<StoreEvents> {
   open (): Promise<void>
   close (): Promise<void>
 
-  /** Local status changes: fresh HLC timestamps, this node as origin. Resolves when durable. */
-  mark (changes: LocalChange[]): Promise<LogEntry[]>
+  /**
+   * Local status changes: fresh HLC timestamps, this node as origin. Resolves when durable,
+   * with the entries entered (with `skipUnchanged`, not one for a change left out).
+   */
+  mark (changes: LocalChange[], options?: MarkOptions): Promise<LogEntry[]>
   /** Changes from a peer: one atomic batch; each entered only if it beats the current winner. */
   applyRemote (changes: Change[], options?: { from?: string }): Promise<ApplyResult>
 

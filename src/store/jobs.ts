@@ -40,8 +40,11 @@ export async function runAlone<T> (queue: { push: (job: SoloJob) => void }, run:
   })
 }
 
-/** `mark`: fresh timestamps from this node's clock, this node as origin. */
-export function markJob (clean: LocalChange[], nodeId: string, clock: HybridClock, resolve: (entries: LogEntry[]) => void, reject: (err: unknown) => void): ChangeJob {
+/**
+ * `mark`: fresh timestamps from this node's clock, this node as origin; with `skipUnchanged`,
+ * a change to the status its message already has is left out.
+ */
+export function markJob (clean: LocalChange[], skipUnchanged: boolean, nodeId: string, clock: HybridClock, resolve: (entries: LogEntry[]) => void, reject: (err: unknown) => void): ChangeJob {
   return {
     alone: false,
     size: clean.length,
@@ -49,11 +52,13 @@ export function markJob (clean: LocalChange[], nodeId: string, clock: HybridCloc
     reject,
     apply: async (batch) => {
       await batch.load(clean)
-      const entries = clean.map(c => {
+      const entries: LogEntry[] = []
+      for (const c of clean) {
+        if (skipUnchanged && batch.winner(c.user, c.message)?.status === c.status) continue
         const ts = clock.now()
         // On the origin, local time is the origin time: the time this node's clock gave the change.
-        return batch.enter({ user: c.user, message: c.message, status: c.status, origin: nodeId, ts }, physicalMs(ts))
-      })
+        entries.push(batch.enter({ user: c.user, message: c.message, status: c.status, origin: nodeId, ts }, physicalMs(ts)))
+      }
       return () => resolve(entries)
     }
   }

@@ -26,7 +26,7 @@ import { MarksyncError } from '../errors.js'
 import { HybridClock, type WallClock } from '../hlc.js'
 import { checkChange, checkLocalChange, checkMessage, checkNodeId, checkUser } from '../validate.js'
 import type { ApplyResult, Change, LocalChange, LogEntry, MessageState } from '../types.js'
-import type { Durability, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
+import type { Durability, MarkOptions, PurgeResult, StatusStore, StoreEvents, StoreOptions, WinnersOptions } from './api.js'
 import { BoundedCache } from './bounded-cache.js'
 import type { StoreCaches } from './change-batch.js'
 import { commitGroup, type GroupHost } from './group-commit.js'
@@ -137,12 +137,12 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     })
   }
 
-  async mark (changes: LocalChange[]): Promise<LogEntry[]> {
+  async mark (changes: LocalChange[], options: MarkOptions = {}): Promise<LogEntry[]> {
     this.#gate.writable()
     const clean = this.#checkBatch(changes).map(checkLocalChange)
     if (clean.length === 0) return []
     return await new Promise<LogEntry[]>((resolve, reject) => {
-      this.#queue.push(markJob(clean, this.nodeId, this.#clock, resolve, reject))
+      this.#queue.push(markJob(clean, options.skipUnchanged === true, this.nodeId, this.#clock, resolve, reject))
     })
   }
 

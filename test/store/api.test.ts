@@ -49,6 +49,26 @@ t.test('getMany reads several winners of one user in the given order, each as ge
   await t.rejects(store.getMany('u', Array.from({ length: MAX_PAGE_ENTRIES + 1 }, (_, i) => `m${i}`)), TypeError)
 })
 
+t.test('mark with skipUnchanged leaves out changes to the status a message already has', async t => {
+  const store = await openStore(t, { wallClock: () => NOW })
+  await store.mark([{ user: 'u', message: 'a', status: 'read' }, { user: 'u', message: 'b', status: 'unread' }])
+  await store.applyRemote([{ user: 'u', message: 'c', status: 'deleted', origin: 'far', ts: packTimestamp(NOW - 1_000, 0) }])
+  const entered = await store.mark([
+    { user: 'u', message: 'a', status: 'read' }, // already read: left out
+    { user: 'u', message: 'b', status: 'read' }, // unread → read
+    { user: 'u', message: 'c', status: 'deleted' }, // a peer's winner with the same status: left out
+    { user: 'u', message: 'd', status: 'unread' }, // no winner yet
+    { user: 'u', message: 'd', status: 'unread' } // the same call's earlier change is the winner now
+  ], { skipUnchanged: true })
+  t.same(entered.map(e => `${e.message}:${e.status}`), ['b:read', 'd:unread'], 'only the changes that change something')
+  t.same((await store.feed(3, 10)).map(e => e.seq), entered.map(e => e.seq), 'nothing else in the feed')
+  t.equal((await store.get('u', 'c'))?.origin, 'far', 'the peer\'s winner stays')
+  t.equal(await store.unreadCount('u'), 1, 'd unread, b read')
+  t.same(await store.mark([{ user: 'u', message: 'a', status: 'read' }], { skipUnchanged: true }), [], 'a call with nothing to change enters nothing')
+  t.equal(store.lastSeq, 5, 'and takes no seq')
+  t.equal((await store.mark([{ user: 'u', message: 'a', status: 'read' }]))[0]?.seq, 6, 'without the option the same change is entered')
+})
+
 t.test('winners stream in key order and resume after a pair', async t => {
   const store = await openStore(t)
   await store.mark([
