@@ -105,7 +105,11 @@ export interface StatusStore extends EventEmitter<StoreEvents> {
   unread (user: string, options?: { after?: string, limit?: number }): Promise<string[]>
   unreadCount (user: string): Promise<number>
   get (user: string, message: string): Promise<MessageState | undefined>
-  /** The winners of these messages of one user, in their order (undefined: none), read at once; at most MAX_PAGE_ENTRIES. */
+  /**
+   * The winners of these messages of one user, in their order (undefined: none); at most
+   * MAX_PAGE_ENTRIES. Recent winners come from the store's cache, the rest from one LevelDB
+   * read: each is the message's committed winner at the call or later (not one snapshot).
+   */
   getMany (user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>>
   log (user: string, options?: { after?: number, limit?: number }): Promise<LogEntry[]>
   /** Entries with seq > afterSeq, ascending, at most `limit`. */

@@ -21,8 +21,8 @@ interface Slot {
   winner: WinnerRecord | undefined
 }
 
-/** Map key of a (user, message) pair; length-prefixed so no two pairs share one. */
-const pairId = (user: string, message: string): string => `${user.length}:${user}${message}`
+/** Map key of a (user, message) pair in the winner cache; length-prefixed so no two pairs share one. */
+export const pairId = (user: string, message: string): string => `${user.length}:${user}${message}`
 
 /** Committed winners and unread counts the batch may use instead of reading them. */
 export interface StoreCaches {

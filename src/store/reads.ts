@@ -1,7 +1,7 @@
 /**
  * The store's read paths. Reads go straight to LevelDB (not through the write
  * queue): each reads from a snapshot taken when it starts, so it sees whole
- * batches only.
+ * batches only; `readWinnersOf` answers from the winner cache first (per message).
  */
 import type { Level } from 'level'
 import { MAX_PAGE_ENTRIES } from '../limits.js'
@@ -9,7 +9,9 @@ import { physicalMs } from '../hlc.js'
 import { checkMessage, checkUser } from '../validate.js'
 import type { LogEntry, MessageState } from '../types.js'
 import type { WinnersOptions } from './api.js'
-import { decodeFeed, decodeWinner } from './codec.js'
+import { decodeFeed, decodeWinner, type WinnerRecord } from './codec.js'
+import type { BoundedCache } from './bounded-cache.js'
+import { pairId } from './change-batch.js'
 import { FAMILY, feedKey, logKey, pairOfKey, prefixEnd, readComponent, seqOfKey, unreadKey, userPrefix, winnerKey } from './keys.js'
 
 type Db = Level<Buffer, Buffer>
@@ -38,8 +40,8 @@ function toLogEntry (seq: number, value: Buffer): LogEntry {
   return entry
 }
 
-function toState (user: string, message: string, value: Buffer): MessageState {
-  const w = decodeWinner(value)
+function toState (user: string, message: string, value: Buffer | WinnerRecord): MessageState {
+  const w = Buffer.isBuffer(value) ? decodeWinner(value) : value
   return { user, message, status: w.status, origin: w.origin, ts: w.ts, originTime: physicalMs(w.ts), localTime: w.localTime, seq: w.seq }
 }
 
@@ -57,12 +59,29 @@ export async function readWinner (db: Db, user: string, message: string): Promis
   return value === undefined ? undefined : toState(user, message, value)
 }
 
-/** The winners of several messages of one user, in one LevelDB read (one snapshot, one trip to its thread). */
-export async function readWinnersOf (db: Db, user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>> {
+/**
+ * The winners of several messages of one user: those in the winner cache from there (it holds
+ * committed winners only, as new as the disk's or newer), the rest in one LevelDB read. Each
+ * answer is the message's committed winner at the call or later; the answers are not one
+ * snapshot across messages.
+ */
+export async function readWinnersOf (db: Db, cache: BoundedCache<WinnerRecord>, user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>> {
   checkUser(user)
   if (messages.length > MAX_PAGE_ENTRIES) throw new TypeError(`at most ${MAX_PAGE_ENTRIES} messages per call`)
-  const values = await db.getMany(messages.map(message => winnerKey(user, checkMessage(message))))
-  return values.map((value, i) => value === undefined ? undefined : toState(user, messages[i] as string, value))
+  const out: Array<MessageState | undefined> = []
+  const missing: number[] = []
+  for (const [i, message] of messages.entries()) {
+    const cached = cache.get(pairId(user, checkMessage(message)))
+    if (cached === undefined) missing.push(i)
+    out.push(cached === undefined ? undefined : toState(user, message, cached))
+  }
+  if (missing.length === 0) return out
+  const values = await db.getMany(missing.map(i => winnerKey(user, messages[i] as string)))
+  values.forEach((value, n) => {
+    const i = missing[n] as number
+    if (value !== undefined) out[i] = toState(user, messages[i] as string, value)
+  })
+  return out
 }
 
 export async function readLog (db: Db, user: string, options: { after?: number, limit?: number }): Promise<LogEntry[]> {

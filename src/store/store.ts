@@ -174,7 +174,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   }
 
   async getMany (user: string, messages: readonly string[]): Promise<Array<MessageState | undefined>> {
-    return await readWinnersOf(this.#gate.readDb(), user, messages)
+    return await readWinnersOf(this.#gate.readDb(), this.#caches.winners, user, messages)
   }
 
   async log (user: string, options: { after?: number, limit?: number } = {}): Promise<LogEntry[]> {

@@ -1,9 +1,11 @@
 import t from 'tap'
+import { join } from 'node:path'
 import { MAX_BATCH_ENTRIES, MAX_PAGE_ENTRIES } from '../../src/limits.js'
 import { packTimestamp } from '../../src/hlc.js'
 import type { LogEntry } from '../../src/types.js'
 import { Store } from '../../src/store/index.js'
 import { allWinners, openStore } from './util.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const NOW = 1_800_000_000_000
 
@@ -38,7 +40,8 @@ t.test('entries received from a peer show origin time, local time and the peer',
 })
 
 t.test('getMany reads several winners of one user in the given order, each as get does', async t => {
-  const store = await openStore(t, { wallClock: () => NOW })
+  const location = join(await tempDir(t), 'store')
+  const store = await openStore(t, { wallClock: () => NOW, location })
   await store.mark([{ user: 'u', message: 'a', status: 'read' }, { user: 'u', message: 'c', status: 'deleted' }, { user: 'v', message: 'b', status: 'unread' }])
   const many = await store.getMany('u', ['c', 'b', 'a', 'c'])
   t.same(many.map(s => s?.status), ['deleted', undefined, 'read', 'deleted'], 'b is another user\'s')
@@ -47,6 +50,13 @@ t.test('getMany reads several winners of one user in the given order, each as ge
   await t.rejects(store.getMany('u', ['ok', '']), { code: 'INVALID_MESSAGE' })
   await t.rejects(store.getMany('', ['a']), { code: 'INVALID_USER' })
   await t.rejects(store.getMany('u', Array.from({ length: MAX_PAGE_ENTRIES + 1 }, (_, i) => `m${i}`)), TypeError)
+  // Just written, the winners come from the store's cache; after a reopen (cache empty) from disk: the same answers.
+  await store.mark([{ user: 'u', message: 'a', status: 'unread' }])
+  const fresh = await store.getMany('u', ['a', 'b', 'c'])
+  t.same(fresh.map(s => s?.status), ['unread', undefined, 'deleted'], 'a write is read back at once')
+  await store.close()
+  const reopened = await openStore(t, { wallClock: () => NOW, location })
+  t.same(await reopened.getMany('u', ['a', 'b', 'c']), fresh, 'the disk gives what the cache gave')
 })
 
 t.test('mark with skipUnchanged leaves out changes to the status a message already has', async t => {
