@@ -167,6 +167,12 @@ export const CLOCK_CHECK_TIMEOUT_MS = 5_000
  */
 export const RECENT_CHANGES = 65_536
 
+/**
+ * Newest feed entries the store keeps in memory (src/store/recent-feed.ts), so the feed's
+ * readers that keep up need no LevelDB read (about 300 bytes each: ~5 MB).
+ */
+export const RECENT_FEED_ENTRIES = 16_384
+
 /** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */
 export const MAX_GROUP_COMMIT_ENTRIES = 20_000
 /** Feed entries the store deletes per purge batch, so a purge holds bounded memory and lets writes in between. */

@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events'
 import {
   DEFAULT_DURABILITY, DEFAULT_LOG_RETENTION_MS, DEFAULT_MAX_CLOCK_SKEW_MS,
-  COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
+  COUNT_CACHE_ENTRIES, MAX_BATCH_ENTRIES, MAX_GROUP_COMMIT_ENTRIES, RECENT_FEED_ENTRIES, SUPERSEDED_WINDOW_SEQS, WINNER_CACHE_ENTRIES
 } from '../limits.js'
 import { MarksyncError } from '../errors.js'
 import { HybridClock, type WallClock } from '../hlc.js'
@@ -40,7 +40,8 @@ import type { PeerRecord } from './peer-record.js'
 import { readCursor, readPeerRecord, writeCursor, writePeerRecord } from './peer-state.js'
 import { META, newIncarnation, type OpenedDb } from './open-db.js'
 import { purgeOlderThan, type FeedBounds } from './purge.js'
-import { readFeed, readLog, readOldestSeq, readUnread, readWinner, readWinnersOf, readWinners } from './reads.js'
+import { checkLimit, checkSeq, readFeed, readLog, readOldestSeq, readUnread, readWinner, readWinnersOf, readWinners } from './reads.js'
+import { RecentFeed } from './recent-feed.js'
 import { SupersededSeqs } from './superseded.js'
 import { WriteQueue } from './write-queue.js'
 import { readDiscards, type DiscardRecord } from './discards.js'
@@ -61,6 +62,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   readonly #monotonicClock: (() => number) | null | undefined
   readonly #queue = new WriteQueue<Job>(async jobs => await this.#runGroup(jobs), MAX_GROUP_COMMIT_ENTRIES)
   readonly #caches: StoreCaches = { winners: new BoundedCache(WINNER_CACHE_ENTRIES), counts: new BoundedCache(COUNT_CACHE_ENTRIES) }
+  readonly #recentFeed = new RecentFeed(RECENT_FEED_ENTRIES)
   readonly #superseded = new SupersededSeqs(SUPERSEDED_WINDOW_SEQS)
   #clock: HybridClock
   #lastSeq = 0
@@ -123,6 +125,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
     if (lastHlc > this.#clock.last) this.#clock.receive(lastHlc)
     this.#caches.winners.clear()
     this.#caches.counts.clear()
+    this.#recentFeed.reset(lastSeq)
     this.#oldestSeq = await readOldestSeq(db, lastSeq)
   }
 
@@ -182,7 +185,8 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
   }
 
   async feed (afterSeq: number, limit: number): Promise<LogEntry[]> {
-    return await readFeed(this.#gate.readDb(), afterSeq, limit)
+    const db = this.#gate.readDb()
+    return this.#recentFeed.after(checkSeq(afterSeq, 'afterSeq'), checkLimit(limit), this.#oldestSeq) ?? await readFeed(db, afterSeq, limit)
   }
 
   isSuperseded (seq: number): boolean {
@@ -270,6 +274,7 @@ export class Store extends EventEmitter<StoreEvents> implements StatusStore {
       this.#lastSeq = batch.lastSeq
       this.#persistedHlc = hlc
       batch.committed()
+      this.#recentFeed.committed(batch.entries)
       this.#superseded.committed(batch.entries.map(e => e.seq), batch.beaten)
     },
     entered: entries => { this.#emitSafely('entered', entries) }
