@@ -91,6 +91,12 @@ export const MAX_WINDOW = 16
  * of the event loop (each group commit is one 'entered' already, and a full window coalesces).
  */
 export const DEFAULT_PUSH_DELAY_MS = 0
+/**
+ * How long a sender holds back a batch that would carry no entry for its peer (all the peer's
+ * own, or relays it gets from their origin), waiting for one to carry, in ms: the peer's
+ * cursor moves that much later, and a full mesh sends no frame and ack per group entered.
+ */
+export const EMPTY_BATCH_DELAY_MS = 25
 /** Default heartbeat interval, in ms. */
 export const DEFAULT_HEARTBEAT_MS = 5_000
 /** Heartbeat intervals without any frame from a peer before the session is terminated. */

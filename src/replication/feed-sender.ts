@@ -5,7 +5,7 @@
  * to the cursor; a resume sends again from there, stamped with the resume's round.
  * A cursor older than the feed's oldest entry starts a state transfer instead.
  */
-import { MAX_BUFFERED_BYTES } from '../limits.js'
+import { EMPTY_BATCH_DELAY_MS, MAX_BUFFERED_BYTES } from '../limits.js'
 import type { Frame } from '../protocol/index.js'
 import type { StatusStore } from '../store/api.js'
 import type { EmitEvent } from './api.js'
@@ -59,6 +59,10 @@ export class FeedSender {
   #resendAfter: number | undefined
   /** The next batch starts a resend (its `prev` may be below the last ack). */
   #resending = false
+  /** A batch that would carry nothing is waiting for entries to carry, until this fires. */
+  #emptyTimer: NodeJS.Timeout | undefined
+  /** The wait is over: send the next batch even if it carries nothing. */
+  #emptyDue = false
 
   constructor (init: FeedSenderInit) {
     this.#init = init
@@ -96,11 +100,13 @@ export class FeedSender {
   detach (): void {
     this.#channel = undefined
     this.#abortTransfer()
+    this.#stopEmptyWait()
   }
 
   /** Resolves once no cursor write runs (for a clean stop). */
   async idle (): Promise<void> {
     this.#abortTransfer()
+    this.#stopEmptyWait()
     await this.#cursor.idle()
   }
 
@@ -249,6 +255,18 @@ export class FeedSender {
     if (!this.#canSend(ch) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
     const leftOut = new Map<string, LeftOut>()
     const { out, last } = cutBatch(entries, after, this.#rules, leftOut)
+    if (out.length === 0 && entries.length < this.#init.batchEntries && !this.#resending && !this.#emptyDue) {
+      // Nothing for the peer up to the feed's end (its own changes, relays it gets directly):
+      // its cursor moves a little later, with what comes next, not by a frame and an ack per
+      // group entered. The range is read and cut again then (from memory, as a rule).
+      this.#emptyTimer ??= setTimeout(() => {
+        this.#emptyTimer = undefined
+        this.#emptyDue = true
+        this.pump()
+      }, EMPTY_BATCH_DELAY_MS)
+      return false
+    }
+    this.#stopEmptyWait()
     this.#relay.sent(leftOut)
     this.#send(ch, { type: 'batch', prev: after, seq: last, round: this.#roundIn, entries: out, ...(this.#resending ? { resend: true } : {}) })
     this.#resending = false
@@ -257,6 +275,12 @@ export class FeedSender {
     this.#sentMax = Math.max(this.#sentMax, last)
     this.#batchesSent++
     return true
+  }
+
+  #stopEmptyWait (): void {
+    clearTimeout(this.#emptyTimer)
+    this.#emptyTimer = undefined
+    this.#emptyDue = false
   }
 
   #startTransfer (): void {

@@ -15,6 +15,7 @@ import { startNode } from '../helpers/node.js'
 import type { Teardown } from '../helpers/teardown.js'
 import { freePort } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
+import { EMPTY_BATCH_DELAY_MS } from '../../src/limits.js'
 import { winners } from './helpers.js'
 
 const LINKS: Array<[string, string]> = [['a', 'b'], ['a', 'c'], ['b', 'c']]
@@ -127,4 +128,36 @@ t.test('FeedSender: relays of an origin left out while the peer reports it up, r
   await new Promise(resolve => setImmediate(resolve))
   t.equal(ch.failure, undefined, 'the resend’s ack is accepted')
   await waitFor(async () => await store.getCursor('p') === 3, { what: 'cursor persisted once confirmed by the resend' })
+})
+
+t.test('FeedSender: a batch that would carry nothing waits EMPTY_BATCH_DELAY_MS, or goes with the next entry to carry', async t => {
+  const store = await openStore(t, { nodeId: 'r' })
+  const ts = Date.now() * 1024
+  const relays = async (first: number, count: number): Promise<void> => {
+    await store.applyRemote(Array.from({ length: count }, (_, i) => ({ user: 'u', message: `m${first + i}`, status: 'read' as const, origin: 'o', ts: ts + first + i })), { from: 'q' })
+  }
+  await relays(0, 3)
+  const sender = new FeedSender({ store, peer: 'p', batchEntries: 10, batchBytes: 64 * 1024, window: 4, peerLinkedTo: new Set(['o']), emit: () => {} })
+  await sender.load()
+  const ch = new RecordingChannel()
+  sender.attach(ch)
+  t.teardown(async () => { sender.detach(); await sender.idle() })
+  sender.onLinks([['o', true, 0]])
+  const started = performance.now()
+  sender.pump()
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(ch.sent('batch').length, 0, 'nothing to carry: no batch at once')
+  await waitFor(() => ch.sent('batch').length === 1, { what: 'the held batch' })
+  t.ok(performance.now() - started >= EMPTY_BATCH_DELAY_MS - 1, 'sent after the delay')
+  t.same(ch.sent('batch')[0], { type: 'batch', prev: 0, seq: 3, round: 0, entries: [] }, 'the peer’s cursor moves over the left-out range')
+  sender.onAck(3)
+
+  // More relays, and then a change of this node's own: the left-out range goes with it.
+  await relays(3, 2)
+  const [own] = await store.mark([{ user: 'u', message: 'own', status: 'unread' }])
+  sender.pump()
+  await waitFor(() => ch.sent('batch').length === 2, { what: 'the next batch' })
+  const next = ch.sent('batch')[1]
+  t.same([next.prev, next.seq, next.entries.map(e => e.seq)], [3, own?.seq, [6]], 'one batch: the own change, covering the relays before it')
+  t.equal(ch.failure, undefined)
 })
