@@ -255,7 +255,7 @@ export class FeedSender {
     if (!this.#canSend(ch) || this.#nextAfter !== after || this.#transfer !== undefined || entries.length === 0) return false
     const leftOut = new Map<string, LeftOut>()
     const { out, last } = cutBatch(entries, after, this.#rules, leftOut)
-    if (out.length === 0 && entries.length < this.#init.batchEntries && !this.#resending && !this.#emptyDue) {
+    if (out.length === 0 && last >= this.#store.lastSeq && !this.#resending && !this.#emptyDue) {
       // Nothing for the peer up to the feed's end (its own changes, relays it gets directly):
       // its cursor moves a little later, with what comes next, not by a frame and an ack per
       // group entered. The range is read and cut again then (from memory, as a rule).

@@ -158,6 +158,7 @@ t.test('FeedSender: a batch that would carry nothing waits EMPTY_BATCH_DELAY_MS,
   sender.pump()
   await waitFor(() => ch.sent('batch').length === 2, { what: 'the next batch' })
   const next = ch.sent('batch')[1]
-  t.same([next.prev, next.seq, next.entries.map(e => e.seq)], [3, own?.seq, [6]], 'one batch: the own change, covering the relays before it')
+  t.same([next.prev, next.seq, next.entries.map(e => e.message)], [3, own?.seq, ['own']], 'one batch: the own change (seq 6), covering the relays before it')
+  t.equal(own?.seq, 6)
   t.equal(ch.failure, undefined)
 })
