@@ -104,17 +104,27 @@ t.test('RelayGate: leaves out only for a linked origin reported up; a report of 
   t.notOk(gate.leaveOut('o', 11, 320, new Map()), 'new session, no report yet: relayed')
 })
 
-t.test('FeedSender: relays of an origin left out while the peer reports it up, resent with `resend` when down', async t => {
-  const store = await openStore(t, { nodeId: 'r' })
+/** Changes made by o, entered here (node r) from q: relays, seqs first + 1 on. */
+async function relays (store: Store, first: number, count: number): Promise<void> {
   const ts = Date.now() * 1024
-  // Changes made by o, entered here from q: relays towards p, which shares a link with o.
-  await store.applyRemote([0, 1, 2].map(i => ({ user: 'u', message: `m${i}`, status: 'read' as const, origin: 'o', ts: ts + i })), { from: 'q' })
+  await store.applyRemote(Array.from({ length: count }, (_, i) => ({ user: 'u', message: `m${first + i}`, status: 'read' as const, origin: 'o', ts: ts + first + i })), { from: 'q' })
+}
+
+/** A sender towards p, which shares a link with o and reports it up: relays of o may be left out. */
+async function senderToLinkedPeer (t: Teardown, store: Store): Promise<{ sender: FeedSender, ch: RecordingChannel }> {
   const sender = new FeedSender({ store, peer: 'p', batchEntries: 10, batchBytes: 64 * 1024, window: 4, peerLinkedTo: new Set(['o']), emit: () => {} })
   await sender.load()
   const ch = new RecordingChannel()
   sender.attach(ch)
   t.teardown(async () => { sender.detach(); await sender.idle() })
   sender.onLinks([['o', true, 0]])
+  return { sender, ch }
+}
+
+t.test('FeedSender: relays of an origin left out while the peer reports it up, resent with `resend` when down', async t => {
+  const store = await openStore(t, { nodeId: 'r' })
+  await relays(store, 0, 3)
+  const { sender, ch } = await senderToLinkedPeer(t, store)
   sender.pump()
   await waitFor(() => ch.sent('batch').length === 1, { what: 'first batch' })
   t.same(ch.sent('batch')[0], { type: 'batch', prev: 0, seq: 3, round: 0, entries: [] }, 'all three left out: p gets them from o')
@@ -132,17 +142,8 @@ t.test('FeedSender: relays of an origin left out while the peer reports it up, r
 
 t.test('FeedSender: a batch that would carry nothing waits EMPTY_BATCH_DELAY_MS, or goes with the next entry to carry', async t => {
   const store = await openStore(t, { nodeId: 'r' })
-  const ts = Date.now() * 1024
-  const relays = async (first: number, count: number): Promise<void> => {
-    await store.applyRemote(Array.from({ length: count }, (_, i) => ({ user: 'u', message: `m${first + i}`, status: 'read' as const, origin: 'o', ts: ts + first + i })), { from: 'q' })
-  }
-  await relays(0, 3)
-  const sender = new FeedSender({ store, peer: 'p', batchEntries: 10, batchBytes: 64 * 1024, window: 4, peerLinkedTo: new Set(['o']), emit: () => {} })
-  await sender.load()
-  const ch = new RecordingChannel()
-  sender.attach(ch)
-  t.teardown(async () => { sender.detach(); await sender.idle() })
-  sender.onLinks([['o', true, 0]])
+  await relays(store, 0, 3)
+  const { sender, ch } = await senderToLinkedPeer(t, store)
   const started = performance.now()
   sender.pump()
   await new Promise(resolve => setImmediate(resolve))
@@ -153,7 +154,7 @@ t.test('FeedSender: a batch that would carry nothing waits EMPTY_BATCH_DELAY_MS,
   sender.onAck(3)
 
   // More relays, and then a change of this node's own: the left-out range goes with it.
-  await relays(3, 2)
+  await relays(store, 3, 2)
   const [own] = await store.mark([{ user: 'u', message: 'own', status: 'unread' }])
   sender.pump()
   await waitFor(() => ch.sent('batch').length === 2, { what: 'the next batch' })
