@@ -91,11 +91,7 @@ export const MAX_WINDOW = 16
  * of the event loop (each group commit is one 'entered' already, and a full window coalesces).
  */
 export const DEFAULT_PUSH_DELAY_MS = 0
-/**
- * How long a sender holds back a batch that would carry no entry for its peer (all the peer's
- * own, or relays it gets from their origin), waiting for one to carry, in ms: the peer's
- * cursor moves that much later, and a full mesh sends no frame and ack per group entered.
- */
+/** How long a sender holds back a batch that would carry no entry, waiting for one to carry (ms; docs/protocol.md "Feed"). */
 export const EMPTY_BATCH_DELAY_MS = 25
 /** Default heartbeat interval, in ms. */
 export const DEFAULT_HEARTBEAT_MS = 5_000
@@ -173,10 +169,7 @@ export const CLOCK_CHECK_TIMEOUT_MS = 5_000
  */
 export const RECENT_CHANGES = 65_536
 
-/**
- * Newest feed entries the store keeps in memory (src/store/recent-feed.ts), so the feed's
- * readers that keep up need no LevelDB read (about 300 bytes each: ~5 MB).
- */
+/** Newest feed entries the store keeps in memory, so readers that keep up read no LevelDB (~300 bytes each: ~5 MB). */
 export const RECENT_FEED_ENTRIES = 16_384
 
 /** Most changes the store group-commits into one LevelDB batch (many waiting callers, one fsync). */

@@ -59,9 +59,8 @@ export class FeedSender {
   #resendAfter: number | undefined
   /** The next batch starts a resend (its `prev` may be below the last ack). */
   #resending = false
-  /** A batch that would carry nothing is waiting for entries to carry, until this fires. */
+  /** A batch that would carry nothing waits for an entry to carry until this fires, then goes anyway (#emptyDue). */
   #emptyTimer: NodeJS.Timeout | undefined
-  /** The wait is over: send the next batch even if it carries nothing. */
   #emptyDue = false
 
   constructor (init: FeedSenderInit) {
@@ -256,11 +255,9 @@ export class FeedSender {
     const leftOut = new Map<string, LeftOut>()
     const { out, last } = cutBatch(entries, after, this.#rules, leftOut)
     if (out.length === 0 && last >= this.#store.lastSeq && !this.#resending && !this.#emptyDue) {
-      // Nothing for the peer up to the feed's end (its own changes, relays it gets directly):
-      // its cursor moves a little later, with what comes next, not by a frame and an ack per
-      // group entered. The range is read and cut again then (from memory, as a rule).
-      this.#emptyTimer ??= setTimeout(() => {
-        this.#emptyTimer = undefined
+      // Nothing for the peer up to the feed's end (its own changes, relays it gets directly): its cursor
+      // moves a little later, not by a frame and an ack per group entered. The range is cut again then.
+      this.#emptyTimer ??= setTimeout(() => { // cleared with #emptyDue once a batch goes
         this.#emptyDue = true
         this.pump()
       }, EMPTY_BATCH_DELAY_MS)
