@@ -9,6 +9,8 @@ import type { FrameChannel } from '../../src/replication/channel.js'
 
 export class RecordingChannel implements FrameChannel {
   readonly frames: Frame[] = []
+  /** When each frame was sent (`performance.now()`), in the same order. */
+  readonly sentAt: number[] = []
   failure: { code: ErrorCode, message: string } | undefined
   established = true
   bufferedAmount = 0
@@ -16,6 +18,7 @@ export class RecordingChannel implements FrameChannel {
   send (frame: Frame, done?: () => void): void {
     if (this.failure !== undefined) return
     this.frames.push(frame)
+    this.sentAt.push(performance.now())
     if (done !== undefined) setImmediate(done)
   }
 
