@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { unitEnvironment } from './unit-env.js'
+import { benchNodeArgs } from '../helpers/daemon.js'
 
 /** How long a node may take to exit when asked, in ms. */
 const EXIT_GRACE_MS = 5_000
@@ -21,7 +22,7 @@ export class NodeProc {
    * an admin's node does. `BENCH_NODE_ARGS` (e.g. `--cpu-prof`) is passed to each, to profile them.
    */
   constructor (readonly name: string) {
-    const execArgv = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    const execArgv = benchNodeArgs()
     const env = { ...process.env, ...unitEnvironment() }
     this.child = fork(fileURLToPath(new URL('./replication-node.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env })
     this.child.on('message', (m: { id: number, ok: boolean, result?: unknown, error?: string }) => {

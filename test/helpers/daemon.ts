@@ -232,15 +232,20 @@ export interface SpawnOptions {
   bin?: string
 }
 
+/**
+ * Node flags from `BENCH_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=DIR`), given to every
+ * daemon and benchmark node process a test or benchmark starts, to profile them.
+ */
+export function benchNodeArgs (): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(arg => arg !== '')
+}
+
 /** Spawns `marksync start` for node `id`; killed (SIGKILL, by pid) at teardown if still running. */
 export async function startDaemon (t: Teardown | undefined, mesh: TestMesh, id: string, options: SpawnOptions = {}): Promise<DaemonProcess> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env }
   if (options.clockOffsetFile !== undefined) env.MARKSYNC_TEST_CLOCK_OFFSET_FILE = options.clockOffsetFile
   // Coverage of the child goes where tap collects it (NODE_V8_COVERAGE is inherited).
-  // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=DIR`) profiles the daemons of a benchmark,
-  // as it does the replication benchmark's node processes.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(arg => arg !== '')
-  const child = spawn(process.execPath, [...nodeArgs, options.bin ?? BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...benchNodeArgs(), options.bin ?? BIN, 'start', '--config', mesh.file, '--node', id, ...(options.args ?? [])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
