@@ -15,13 +15,13 @@ import type { ApplyResult, Change } from '../types.js'
 import type { EmitEvent } from './api.js'
 import type { FrameChannel } from './channel.js'
 import type { Refusal } from './entry-policy.js'
-import { RecentChanges } from './recent-changes.js'
+import type { RecentChanges } from './recent-changes.js'
 
 /** The slice of the store the receiver writes to. */
 export type ReceiverStore = Pick<StatusStore, 'applyRemote'>
 
 /** Changes this node entered lately, or is entering: arriving again, they skip the store. */
-export type RecentSet = Pick<RecentChanges, 'hasKey' | 'pendingFor' | 'track'>
+export type RecentSet = Pick<RecentChanges, 'has' | 'pendingFor' | 'track'>
 
 export interface FeedReceiverInit {
   store: ReceiverStore
@@ -173,28 +173,25 @@ export class FeedReceiver {
   #applyFresh (entries: Change[]): PendingApply {
     const recent = this.#init.recent
     const fresh: Change[] = []
-    const freshKeys: string[] = []
     const carried: Change[] = []
     const others = new Set<Promise<unknown>>()
     for (const e of entries) {
-      const key = RecentChanges.key(e)
-      if (recent.hasKey(key)) {
+      if (recent.has(e)) {
         this.#counts.entriesDuplicate++
         continue
       }
-      const other = recent.pendingFor(key)
+      const other = recent.pendingFor(e)
       if (other !== undefined) {
         carried.push(e)
         others.add(other)
         continue
       }
       fresh.push(e)
-      freshKeys.push(key)
     }
     this.#counts.entriesDuplicate += carried.length
     const applying = fresh.length > 0 ? this.#init.store.applyRemote(fresh, { from: this.#init.peer }) : Promise.resolve(undefined)
     applying.catch(() => {}) // settled in order, in #finish
-    if (fresh.length > 0) recent.track(freshKeys, applying)
+    if (fresh.length > 0) recent.track(fresh, applying)
     return { applying, carried, others }
   }
 

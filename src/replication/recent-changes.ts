@@ -1,4 +1,4 @@
-import type { Change } from '../types.js'
+import { ByIdentity, type ChangeIdentity } from './by-identity.js'
 
 /**
  * The last `capacity` changes this node entered, by exact identity (user, message,
@@ -8,60 +8,47 @@ import type { Change } from '../types.js'
  * read-and-discard, which otherwise doubles a receiver's work in a full mesh.
  */
 export class RecentChanges {
-  readonly #keys = new Set<string>()
-  /** The same keys in insertion order, as a ring: the slot to overwrite next is the oldest. */
-  readonly #ring: Array<string | undefined>
+  readonly #seen = new ByIdentity<true>()
+  /** The same changes in insertion order, as a ring: the slot to overwrite next is the oldest. */
+  readonly #ring: Array<ChangeIdentity | undefined>
   #next = 0
   /** Changes handed to the store and not committed yet, with the apply that carries them. */
-  readonly #pending = new Map<string, Promise<unknown>>()
+  readonly #pending = new ByIdentity<Promise<unknown>>()
   readonly #capacity: number
 
   constructor (capacity: number) {
     this.#capacity = Math.max(0, Math.floor(capacity))
-    this.#ring = new Array<string | undefined>(this.#capacity)
+    this.#ring = new Array<ChangeIdentity | undefined>(this.#capacity)
   }
 
-  static key (c: Change): string {
-    // NUL cannot appear in ids (no control characters), so the parts cannot run together.
-    return `${c.ts}\u0000${c.origin}\u0000${c.user}\u0000${c.message}`
-  }
-
-  add (c: Change): void {
-    this.addKey(RecentChanges.key(c))
-  }
-
-  addKey (key: string): void {
-    if (this.#capacity === 0 || this.#keys.has(key)) return
+  add (c: ChangeIdentity): void {
+    if (this.#capacity === 0 || this.#seen.has(c)) return
     const oldest = this.#ring[this.#next]
-    if (oldest !== undefined) this.#keys.delete(oldest)
-    this.#ring[this.#next] = key
-    this.#keys.add(key)
+    if (oldest !== undefined) this.#seen.delete(oldest)
+    this.#ring[this.#next] = c
+    this.#seen.set(c, true)
     this.#next = (this.#next + 1) % this.#capacity
   }
 
-  has (c: Change): boolean {
-    return this.#keys.has(RecentChanges.key(c))
-  }
-
-  hasKey (key: string): boolean {
-    return this.#keys.has(key)
+  has (c: ChangeIdentity): boolean {
+    return this.#seen.has(c)
   }
 
   /**
    * The same change arriving from two peers at once (both streaming a catch-up) is
    * applied once: the second copy waits for this apply instead of adding its own.
    */
-  track (keys: string[], applying: Promise<unknown>): void {
-    for (const k of keys) this.#pending.set(k, applying)
+  track (changes: ChangeIdentity[], applying: Promise<unknown>): void {
+    for (const c of changes) this.#pending.set(c, applying)
     const done = (): void => {
-      for (const k of keys) if (this.#pending.get(k) === applying) this.#pending.delete(k)
+      for (const c of changes) this.#pending.delete(c, applying)
     }
     applying.then(done, done)
   }
 
   /** The apply in flight that carries this change, if any. */
-  pendingFor (key: string): Promise<unknown> | undefined {
-    return this.#pending.get(key)
+  pendingFor (c: ChangeIdentity): Promise<unknown> | undefined {
+    return this.#pending.get(c)
   }
 
   get pendingSize (): number {
@@ -69,6 +56,6 @@ export class RecentChanges {
   }
 
   get size (): number {
-    return this.#keys.size
+    return this.#seen.size
   }
 }

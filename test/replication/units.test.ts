@@ -55,23 +55,51 @@ t.test('recent changes: exact identity, oldest evicted first', async t => {
   t.notOk(off.has(c('1')), 'capacity 0 remembers nothing')
 })
 
+t.test('changes by identity: one stamp, several changes, each found and forgotten alone', async t => {
+  const { ByIdentity } = await import('../../src/replication/by-identity.js')
+  const m = new ByIdentity<number>()
+  const c = (message: string, origin = 'a'): { user: string, message: string, origin: string, ts: number } => ({ user: 'u', message, origin, ts: 9 })
+  for (const [i, id] of [c('1'), c('2'), c('3'), c('1', 'b')].entries()) m.set(id, i)
+  t.equal(m.size, 4)
+  t.same([m.get(c('1')), m.get(c('2')), m.get(c('3')), m.get(c('1', 'b'))], [0, 1, 2, 3])
+  t.equal(m.get({ ...c('1'), ts: 10 }), undefined, 'another stamp')
+  m.set(c('2'), 7)
+  t.equal(m.get(c('2')), 7, 'set again: replaced, not added')
+  t.equal(m.size, 4)
+  m.delete(c('3'), 99)
+  t.equal(m.get(c('3')), 2, 'delete with another value: kept')
+  for (const gone of [c('2'), c('1', 'b'), c('1'), c('3')]) {
+    m.delete(gone)
+    t.notOk(m.has(gone), `${gone.origin}:${gone.message} forgotten`)
+  }
+  t.equal(m.size, 0)
+  m.delete(c('1'))
+  t.equal(m.size, 0, 'deleting what is not there changes nothing')
+})
+
 t.test('recent changes: applies in flight are found until they settle', async t => {
   const { RecentChanges } = await import('../../src/replication/recent-changes.js')
   const r = new RecentChanges(10)
   let resolve: () => void = () => {}
   const applying = new Promise<void>(res => { resolve = res })
-  r.track(['k1', 'k2'], applying)
-  t.equal(r.pendingFor('k1'), applying)
+  const k = (message: string): { user: string, message: string, origin: string, ts: number } => ({ user: 'u', message, origin: 'a', ts: 7 })
+  r.track([k('1'), k('2')], applying)
+  t.equal(r.pendingFor(k('1')), applying)
+  t.equal(r.pendingFor({ ...k('1'), user: 'v' }), undefined, 'same stamp, another user: another change')
   t.equal(r.pendingSize, 2)
+  const later = new Promise<void>(() => {})
+  r.track([k('2')], later)
+  t.equal(r.pendingFor(k('2')), later, 'the newer apply carries it now')
   resolve()
   await applying
   await new Promise(res => setImmediate(res))
-  t.equal(r.pendingFor('k1'), undefined, 'forgotten once settled')
+  t.equal(r.pendingFor(k('1')), undefined, 'forgotten once settled')
+  t.equal(r.pendingFor(k('2')), later, 'but not while a newer apply carries it')
   const failing = Promise.reject(new Error('x'))
-  r.track(['k3'], failing)
+  r.track([k('3')], failing)
   await failing.catch(() => {})
   await new Promise(res => setImmediate(res))
-  t.equal(r.pendingSize, 0, 'also when it fails')
+  t.equal(r.pendingSize, 1, 'also when it fails (the newer apply stays)')
 })
 
 t.test('one session per pair: both ends keep the same session, whatever the order they see them in', async t => {
