@@ -3,6 +3,7 @@ import {
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_ENTRIES,
   DEFAULT_DURABILITY,
+  DEFAULT_HEAP_GROWING_PERCENT,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_LOG_RETENTION_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -10,6 +11,7 @@ import {
   DEFAULT_WINDOW,
   MAX_BATCH_ENTRIES,
   MAX_FRAME_BYTES,
+  MAX_HEAP_GROWING_PERCENT,
   MAX_WINDOW
 } from '../limits.js'
 import { DEFAULT_LEVELDB_TUNING, LEVELDB_TUNING_RANGES, type LevelDbTuning } from '../store/db-tuning.js'
@@ -42,6 +44,8 @@ export interface Settings {
   leveldbWriteBufferSize: number
   /** Files LevelDB keeps open: bounds its memory-mapped tables. */
   leveldbMaxOpenFiles: number
+  /** V8's old space grows to (1 + this/100) × the live heap after a full collection; 0: V8's own choice. */
+  heapGrowingPercent: number
   apiToken?: SecretRef
 }
 
@@ -57,7 +61,8 @@ export const DEFAULT_SETTINGS: Settings = {
   antiEntropyIntervalMs: DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
   leveldbCacheSize: DEFAULT_LEVELDB_TUNING.cacheSize,
   leveldbWriteBufferSize: DEFAULT_LEVELDB_TUNING.writeBufferSize,
-  leveldbMaxOpenFiles: DEFAULT_LEVELDB_TUNING.maxOpenFiles
+  leveldbMaxOpenFiles: DEFAULT_LEVELDB_TUNING.maxOpenFiles,
+  heapGrowingPercent: DEFAULT_HEAP_GROWING_PERCENT
 }
 
 /** Largest `batchBytes` setting, in bytes: a batch must fit in one replication frame. */
@@ -70,7 +75,7 @@ export const MIN_HEARTBEAT_MS = 50
 export const SETTING_KEYS = [
   'durability', 'retention', 'purgeInterval', 'maxClockSkew', 'heartbeat',
   'batchEntries', 'batchBytes', 'window', 'apiToken', 'antiEntropyInterval',
-  'leveldbCacheSize', 'leveldbWriteBufferSize', 'leveldbMaxOpenFiles'
+  'leveldbCacheSize', 'leveldbWriteBufferSize', 'leveldbMaxOpenFiles', 'heapGrowingPercent'
 ] as const
 
 export function parseSecretRef (value: unknown, path: JsonPath, problems: Problems): SecretRef | undefined {
@@ -139,6 +144,7 @@ export function parseSettings (value: unknown, path: JsonPath, problems: Problem
   if (value.window !== undefined) out.window = integer(value.window, at('window'), problems, 1, MAX_WINDOW_SETTING)
   if (value.antiEntropyInterval !== undefined) out.antiEntropyIntervalMs = duration(value.antiEntropyInterval, at('antiEntropyInterval'), problems, 0)
   parseLeveldb(value, path, problems, out)
+  if (value.heapGrowingPercent !== undefined) out.heapGrowingPercent = integer(value.heapGrowingPercent, at('heapGrowingPercent'), problems, 0, MAX_HEAP_GROWING_PERCENT)
   if (value.apiToken !== undefined) out.apiToken = parseSecretRef(value.apiToken, at('apiToken'), problems)
   // Drop keys whose value failed, so a bad override never masks the mesh-wide value silently.
   for (const key of Object.keys(out) as Array<keyof Settings>) if (out[key] === undefined) delete out[key]

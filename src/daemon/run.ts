@@ -4,6 +4,7 @@ import { isMarksyncError } from '../errors.js'
 import { createLogger, LOG_LEVELS, type Logger } from '../log.js'
 import { Daemon } from './daemon.js'
 import { EXIT } from './exit-codes.js'
+import { applyHeapGrowingPercent } from './heap-growth.js'
 import { Replicator } from '../replication/index.js'
 import { wallClockFromEnv } from './test-clock.js'
 
@@ -50,6 +51,7 @@ export async function runDaemon (options: RunOptions): Promise<number> {
     }
     throw err
   }
+  applyHeapGrowingPercent(config.node.settings.heapGrowingPercent)
   const { wallClock, testClockFile } = wallClockFromEnv(env)
   if (testClockFile !== undefined) log.warn({ event: 'test-clock', file: testClockFile }, 'TEST-ONLY clock offset file in use')
   const daemon = new Daemon({ config, logger: log, wallClock, createReplicator: options => new Replicator(options) })

@@ -75,9 +75,13 @@ async function ingestCpu (): Promise<{ mark: number, apply: number }> {
   return { mark: await run('mark'), apply: await run('apply') }
 }
 
+/** The node processes' allocator and heap growth (the RSS they report depends on both). */
+let nodeMemory: { allocator: string, heapGrowingPercent: number } | undefined
+
 async function openNode (name: string, dir: string, port: number, peer: { id: string, port: number }): Promise<NodeProc> {
   const proc = new NodeProc(name)
-  await proc.call('open', { node: name, dir, durability: 'sync', port, peers: [{ id: peer.id, url: `ws://127.0.0.1:${peer.port}` }] })
+  const opened = await proc.call('open', { node: name, dir, durability: 'sync', port, peers: [{ id: peer.id, url: `ws://127.0.0.1:${peer.port}` }] })
+  nodeMemory = opened.memory
   await proc.call('watchRss', { on: true })
   return proc
 }
@@ -190,6 +194,8 @@ async function main (): Promise<void> {
     await rm(root, { recursive: true, force: true })
   }
   results.loadAverageAtEnd = loadavg()
+  results.nodeMemory = nodeMemory
+  if (nodeMemory !== undefined) console.log(`node processes: ${nodeMemory.allocator}, heapGrowingPercent ${nodeMemory.heapGrowingPercent}`)
   console.log(`load average at the start ${(results.loadAverage as number[]).map(n => n.toFixed(2)).join(' ')}, at the end ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
   const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
   await mkdir(out, { recursive: true })

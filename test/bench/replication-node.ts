@@ -3,6 +3,7 @@
  * driven by the parent (test/bench/replication.ts) over IPC. Every request is
  * `{ id, cmd, ...args }`; every answer `{ id, ok, result | error }`.
  */
+import { readFileSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
 import type { Store } from '../../src/store/index.js'
 import type { Replicator } from '../../src/replication/index.js'
@@ -10,6 +11,8 @@ import { openNode } from '../helpers/node.js'
 import type { PeerConfig } from '../../src/replication/api.js'
 import type { LocalChange, LogEntry } from '../../src/types.js'
 import { ChangeMix } from './mix.js'
+import { applyHeapGrowingPercent } from '../../src/daemon/heap-growth.js'
+import { DEFAULT_HEAP_GROWING_PERCENT } from '../../src/limits.js'
 
 interface Request { id: number, cmd: string, [key: string]: unknown }
 
@@ -24,6 +27,13 @@ const RSS_SAMPLE_MS = 200
 
 /** A lag sample at or above this, in ms, is kept with its time, to be matched with GC pauses. */
 const SLOW_LAG_MS = 20
+
+// As the daemon does with the setting's default (docs/operations.md "Memory"), so the RSS reported
+// is an admin's node's; BENCH_HEAP_GROWING_PERCENT measures another value (0: V8's own choice).
+const heapGrowingPercent = Number(process.env.BENCH_HEAP_GROWING_PERCENT ?? DEFAULT_HEAP_GROWING_PERCENT)
+applyHeapGrowingPercent(heapGrowingPercent)
+/** Which malloc this process runs with: the unit preloads jemalloc where the host has it. */
+const allocator = readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc malloc'
 
 let store: Store | undefined
 let repl: Replicator | undefined
@@ -151,7 +161,7 @@ async function handle (req: Request): Promise<unknown> {
       })
       store = node.store
       repl = node.repl
-      return { lastSeq: store.lastSeq }
+      return { lastSeq: store.lastSeq, memory: { allocator, heapGrowingPercent } }
     }
     case 'waitConnected': {
       const deadline = Date.now() + 30_000
