@@ -11,6 +11,7 @@ import { openNode } from '../helpers/node.js'
 import type { PeerConfig } from '../../src/replication/api.js'
 import type { LocalChange, LogEntry } from '../../src/types.js'
 import { ChangeMix } from './mix.js'
+import { memoryMap } from './memory-map.js'
 import { applyHeapGrowingPercent } from '../../src/daemon/heap-growth.js'
 import { DEFAULT_HEAP_GROWING_PERCENT } from '../../src/limits.js'
 
@@ -123,13 +124,17 @@ async function bulk (count: number, idLen: number, prefix: string): Promise<obje
   return { count, ms: performance.now() - start }
 }
 
+/** The mix being made, so that a call with `resume` goes on where the last one stopped. */
+let mixing: { users: number, seed: number, changes: ChangeMix } | undefined
+
 /**
  * Makes `count` changes of the realistic mix (test/bench/mix.ts), `MIX_CALL` a call, a few
  * calls in flight; stops early once `deadline` (epoch ms) has passed. Answers how many it made.
  */
-async function mix (count: number, users: number, seed: number, deadline = Infinity): Promise<object> {
+async function mix (count: number, users: number, seed: number, deadline = Infinity, resume = false): Promise<object> {
   const s = store as Store
-  const changes = new ChangeMix(users, seed)
+  if (!resume || mixing?.users !== users || mixing.seed !== seed) mixing = { users, seed, changes: new ChangeMix(users, seed) }
+  const changes = mixing.changes
   const start = performance.now()
   const inFlight: Array<Promise<unknown>> = []
   let done = 0
@@ -190,7 +195,8 @@ async function handle (req: Request): Promise<unknown> {
       return true
     case 'load': return await load(req.rate as number, req.seconds as number, req.idLen as number, req.prefix as string)
     case 'bulk': return await bulk(req.count as number, req.idLen as number, req.prefix as string)
-    case 'mix': return await mix(req.count as number, req.users as number, req.seed as number, req.deadline as number | undefined)
+    case 'mix': return await mix(req.count as number, req.users as number, req.seed as number, req.deadline as number | undefined, req.resume === true)
+    case 'memoryMap': return memoryMap()
     case 'cpu': {
       const { user, system } = process.cpuUsage()
       const m = process.memoryUsage()
