@@ -7,15 +7,16 @@ import { promisify } from 'node:util'
 import { BIN, DaemonProcess, ROOT, writeMesh } from '../helpers/daemon.js'
 import { tempDir } from '../helpers/tmp.js'
 import { EXIT } from '../../src/daemon/exit-codes.js'
+import { unitEnvironment } from '../bench/unit-env.js'
 import { spawn } from 'node:child_process'
 
 /**
  * docs/operations.md "Running under systemd", followed as written in a scratch root:
  * its shell block runs with /etc pointed into the root and --root given to
- * systemd-sysusers and systemd-tmpfiles (systemctl needs a running systemd and is left
- * out); systemd-analyze verifies the unit; the unit's command line then starts a node as
- * the user the sysusers file created, reading the secret through the group the
- * tmpfiles file gave it.
+ * systemd-sysusers and systemd-tmpfiles (systemctl needs a running systemd and apt-get
+ * changes the host: both left out); systemd-analyze verifies the unit; the unit's command
+ * line and environment then start a node as the user the sysusers file created, reading
+ * the secret through the group the tmpfiles file gave it.
  */
 const run = promisify(execFile)
 const EXAMPLES = join(ROOT, 'examples', 'systemd')
@@ -33,7 +34,7 @@ async function docsBlock (): Promise<string> {
 
 /** The block as it would run on a host, with /etc inside `root` and the tools told so. */
 function inScratchRoot (block: string, root: string, meshFile: string): string {
-  return block.split('\n').filter(line => !line.startsWith('systemctl ')).map(line => line
+  return block.split('\n').filter(line => !line.startsWith('systemctl ') && !line.startsWith('apt-get ')).map(line => line
     .replace('cd "$(npm root -g)/marksync/examples/systemd"', `cd '${EXAMPLES}'`)
     .replaceAll('/etc/', `${root}/etc/`)
     .replace(/^(systemd-sysusers|systemd-tmpfiles) /, `$1 --root='${root}' `)
@@ -53,7 +54,9 @@ t.test('the systemd how-to, followed as written, gives a unit that verifies and 
   json.nodes.forEach((node, i) => { node.dataDir = join(root, 'var', 'lib', i === 0 ? 'marksync' : 'marksync-mx2') })
   await mesh.rewrite(json)
 
-  const script = inScratchRoot(await docsBlock(), root, mesh.file)
+  const block = await docsBlock()
+  tt.match(block, /^apt-get install -y libjemalloc2 /m, 'the how-to installs the allocator the unit preloads')
+  const script = inScratchRoot(block, root, mesh.file)
   const steps = await run('sh', ['-e', '-c', script], { cwd: source })
   tt.match(steps.stdout, /OK, cluster "test", 2 nodes/, 'config check passed inside the how-to')
   const passwd = await readFile(join(root, 'etc', 'passwd'), 'utf8')
@@ -85,7 +88,7 @@ t.test('the systemd how-to, followed as written, gives a unit that verifies and 
   await mkdir(join(root, 'var', 'lib', 'marksync'), { mode: 0o700 }) // what StateDirectory= does
   await chown(join(root, 'var', 'lib', 'marksync'), uid, gid)
   // Not the test runner's hooks: they write coverage and process info where this user may not.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['NODE_OPTIONS', 'NODE_V8_COVERAGE'].includes(key)))
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !['NODE_OPTIONS', 'NODE_V8_COVERAGE'].includes(key))), ...unitEnvironment(unit) }
   const child = spawn(process.execPath, [BIN, ...args], { uid, gid, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const node = new DaemonProcess('mx1', child)
   tt.teardown(async () => { if (node.running) { child.kill('SIGKILL'); await node.exited } })
