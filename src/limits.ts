@@ -186,8 +186,8 @@ export const SUPERSEDED_WINDOW_SEQS = 16_777_216
 /** Per-user unread counts the store keeps in memory (least recently used out). */
 export const COUNT_CACHE_ENTRIES = 100_000
 
-/** Default `heapGrowingPercent`: V8's old space grows to 1.3 × the live heap (by itself up to 4 ×); 0..300. */
-export const DEFAULT_HEAP_GROWING_PERCENT = 30; export const MAX_HEAP_GROWING_PERCENT = 300
+/** Default `heapGrowingPercent`: V8's old space grows to 2 × the live heap (by itself up to 4 ×); 0..300. */
+export const DEFAULT_HEAP_GROWING_PERCENT = 100; export const MAX_HEAP_GROWING_PERCENT = 300
 
 // --- LevelDB's native memory (docs/operations.md "Memory" cites these names) ---
 

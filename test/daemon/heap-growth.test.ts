@@ -36,9 +36,9 @@ function largestOldSpace (percent: number): number {
   return Number(child.stdout)
 }
 
-t.test('the setting: 30 by default, a node\'s own over the mesh-wide value, 0..300', async t => {
+t.test('the setting: 100 by default, a node\'s own over the mesh-wide value, 0..300', async t => {
   t.equal(parseMesh(twoNodeMesh({}), '/').mesh.nodes[0].settings.heapGrowingPercent, DEFAULT_HEAP_GROWING_PERCENT)
-  t.equal(DEFAULT_HEAP_GROWING_PERCENT, 30)
+  t.equal(DEFAULT_HEAP_GROWING_PERCENT, 100)
   const parsed = parseMesh(twoNodeMesh({ settings: { heapGrowingPercent: 50 } }, { heapGrowingPercent: 0 }), '/')
   t.same(parsed.problems.lines(), [])
   t.same(parsed.mesh.nodes.map(n => n.settings.heapGrowingPercent), [0, 50])
