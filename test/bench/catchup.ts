@@ -14,13 +14,13 @@
  * `--changes N`: a catch-up of N changes instead.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort } from '../helpers/tmp.js'
-import { printGoals, printTable, type GoalLine } from './measure.js'
+import { printGoals, printTable, writeResults, type GoalLine } from './measure.js'
 import { DOVECOT_SKIP } from '../helpers/dovecot.js'
 import { prepareDsyncPair, type DsyncResult } from './dsync.js'
 import { NodeProc } from './node-proc.js'
@@ -193,14 +193,9 @@ async function main (): Promise<void> {
     }
     await rm(root, { recursive: true, force: true })
   }
-  results.loadAverageAtEnd = loadavg()
   results.nodeMemory = nodeMemory
   if (nodeMemory !== undefined) console.log(`node processes: ${nodeMemory.allocator}, heapGrowingPercent ${nodeMemory.heapGrowingPercent}`)
-  console.log(`load average at the start ${(results.loadAverage as number[]).map(n => n.toFixed(2)).join(' ')}, at the end ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
-  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
-  await mkdir(out, { recursive: true })
-  await writeFile(join(out, 'catchup.json'), JSON.stringify(results, null, 2) + '\n')
-  console.log('results written to test/bench/results/catchup.json')
+  await writeResults('catchup', results)
 }
 
 main().catch(err => {

@@ -1,8 +1,12 @@
 /**
  * Small helpers for the benchmarks: time a run while sampling the resident
- * set size, and print rows as a fixed-width table.
+ * set size, print rows as a fixed-width table, and end a run with its JSON.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 
 /** How often the RSS is sampled during a run, in ms. */
 const RSS_SAMPLE_MS = 20
@@ -49,4 +53,18 @@ export interface GoalLine {
 export function printGoals (lines: readonly GoalLine[]): void {
   console.log('\nGoals')
   printTable(lines.map(l => ({ goal: l.goal, measured: l.measured, goal_value: l.target, met: l.met === null ? 'n/a' : l.met ? 'yes' : 'NO' })))
+}
+
+/**
+ * Ends a benchmark run: the load average at its start (`results.loadAverage`) and now, and
+ * `results` written to test/bench/results/<name>.json.
+ */
+export async function writeResults (name: string, results: Record<string, unknown>): Promise<void> {
+  results.loadAverageAtEnd = loadavg()
+  const at = (load: unknown): string => (load as number[]).map(n => n.toFixed(2)).join(' ')
+  console.log(`load average at the start ${at(results.loadAverage)}, at the end ${at(results.loadAverageAtEnd)}`)
+  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, `${name}.json`), JSON.stringify(results, null, 2) + '\n')
+  console.log(`results written to test/bench/results/${name}.json`)
 }

@@ -8,11 +8,10 @@
  *
  * Prints the table, writes test/bench/results/memory.json.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { printTable } from './measure.js'
+import { printTable, writeResults } from './measure.js'
 import { NodeProc } from './node-proc.js'
 import { freePort } from '../helpers/tmp.js'
 
@@ -52,11 +51,7 @@ async function main (): Promise<void> {
     await node.kill()
     await rm(root, { recursive: true, force: true })
   }
-  console.log(`load average at the start ${(results.loadAverage as number[]).map(n => n.toFixed(2)).join(' ')}, at the end ${loadavg().map(n => n.toFixed(2)).join(' ')}`)
-  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
-  await mkdir(out, { recursive: true })
-  await writeFile(join(out, 'memory.json'), JSON.stringify(results, null, 2) + '\n')
-  console.log('results written to test/bench/results/memory.json')
+  await writeResults('memory', results)
 }
 
 main().catch(err => {

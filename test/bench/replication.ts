@@ -12,12 +12,11 @@
  * Prints a table and writes test/bench/results/replication.json.
  * `--quick` shortens every phase (for trying it out; not the recorded numbers).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/tmp.js'
-import { printGoals, printTable, type GoalLine } from './measure.js'
+import { printGoals, printTable, writeResults, type GoalLine } from './measure.js'
 import { fullMeshLinks, meshBytes, type MeshBytesRow } from './mesh-bytes.js'
 import { NodeProc } from './node-proc.js'
 
@@ -192,11 +191,7 @@ async function main (): Promise<void> {
     }
     await rm(root, { recursive: true, force: true })
   }
-  const out = fileURLToPath(new URL('../../../test/bench/results/', import.meta.url))
-  await mkdir(out, { recursive: true })
-  results.loadAverageAtEnd = loadavg()
-  await writeFile(join(out, 'replication.json'), JSON.stringify(results, null, 2) + '\n')
-  console.log(`results written to test/bench/results/replication.json`)
+  await writeResults('replication', results)
 }
 
 main().catch(err => {
