@@ -7,14 +7,11 @@
 import type { Level } from 'level'
 import { physicalMs } from '../hlc.js'
 import type { Change, LogEntry, Status } from '../types.js'
-import { encodeFeed, encodeNumbers, decodeNumbers, encodeWinner, decodeWinner, type WinnerRecord } from './codec.js'
+import { MARKER, encodeFeed, encodeNumbers, decodeNumbers, encodeWinner, decodeWinner, type WinnerRecord } from './codec.js'
 import type { BoundedCache } from './bounded-cache.js'
 import { FAMILY, countKey, feedKey, userPrefix, winnerKey, withSeq } from './keys.js'
 
 type ChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>
-
-/** An empty value: presence is the information (log index, unread table). */
-const EMPTY = Buffer.alloc(0)
 
 interface Slot {
   key: Buffer
@@ -95,7 +92,7 @@ export class ChangeBatch {
     const winner: WinnerRecord = { status: change.status, origin: change.origin, ts: change.ts, localTime, seq }
     const batch = this.#chained ??= this.#db.batch()
     batch.put(feedKey(seq), encodeFeed(entry))
-    batch.put(this.#logKey(change.user, seq), EMPTY)
+    batch.put(this.#logKey(change.user, seq), MARKER)
     batch.put(slot.key, encodeWinner(winner))
     this.#unreadTransition(slot, change.user, change.status)
     if (slot.winner !== undefined) this.beaten.push(slot.winner.seq)
@@ -181,7 +178,7 @@ export class ChangeBatch {
     const key = Buffer.from(slot.key)
     key[0] = FAMILY.unread
     const batch = this.#chained as ChainedBatch
-    if (isUnread) batch.put(key, EMPTY)
+    if (isUnread) batch.put(key, MARKER)
     else batch.del(key)
     this.#deltas.set(user, (this.#deltas.get(user) ?? 0) + (isUnread ? 1 : -1))
   }
