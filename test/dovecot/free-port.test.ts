@@ -16,6 +16,20 @@ function first (port: number): () => number {
   }
 }
 
+/**
+ * A port after `from` (wrapping round) that nobody has claimed, other than `not`. Not one this
+ * process handed out, which keeps its claim until it exits: freeLoopbackPort skips those, and
+ * the first test hands out 500.
+ */
+function unclaimedAfter (from: number, not = -1): number {
+  const span = ephemeralLow() - LOOPBACK_PORT_MIN
+  for (let i = 1; i < span; i++) {
+    const port = LOOPBACK_PORT_MIN + (from - LOOPBACK_PORT_MIN + i) % span
+    if (port !== not && !existsSync(join(PORT_CLAIMS_DIR, String(port)))) return port
+  }
+  throw new Error('every port is claimed')
+}
+
 // A mesh file with two nodes on one port does not start: the kernel hands out a port it just
 // closed again (16-22 repeats in 500 listens on port 0 here).
 t.test('freeLoopbackPort never hands out a port twice in one process, and none from the ephemeral range', async t => {
@@ -30,7 +44,7 @@ t.test('a port another live process claimed is not handed out; a dead process\'s
   const holder = spawn('sleep', ['60'], { stdio: 'ignore' })
   t.teardown(() => { holder.kill('SIGKILL') })
   const taken = await freeLoopbackPort()
-  const claimedByOther = taken + 1 < ephemeralLow() ? taken + 1 : taken - 1
+  const claimedByOther = unclaimedAfter(taken)
   // Claimed, not yet bound: the window in which two test processes used to pick the same port.
   const claimFile = join(PORT_CLAIMS_DIR, String(claimedByOther))
   writeFileSync(claimFile, String(holder.pid))
@@ -39,7 +53,7 @@ t.test('a port another live process claimed is not handed out; a dead process\'s
   t.equal(readFileSync(claimFile, 'utf8'), String(holder.pid), 'and left to its holder')
 
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
-  const stale = claimedByOther === taken + 1 ? taken + 2 : taken - 2
+  const stale = unclaimedAfter(claimedByOther, taken)
   writeFileSync(join(PORT_CLAIMS_DIR, String(stale)), gone.stdout)
   t.equal(await freeLoopbackPort(first(stale)), stale, 'the claim of a process that exited is taken over')
   t.equal(readFileSync(join(PORT_CLAIMS_DIR, String(stale)), 'utf8'), String(process.pid))
