@@ -17,15 +17,15 @@ function first (port: number): () => number {
 }
 
 /**
- * A port after `from` (wrapping round) that nobody has claimed, other than `not`. Not one this
- * process handed out, which keeps its claim until it exits: freeLoopbackPort skips those, and
- * the first test hands out 500.
+ * A port after `from` (wrapping round) that nobody has claimed. Not one this process handed
+ * out, which keeps its claim until it exits: freeLoopbackPort skips those, and the first test
+ * hands out 500.
  */
-function unclaimedAfter (from: number, not = -1): number {
+function unclaimedAfter (from: number): number {
   const span = ephemeralLow() - LOOPBACK_PORT_MIN
   for (let i = 1; i < span; i++) {
     const port = LOOPBACK_PORT_MIN + (from - LOOPBACK_PORT_MIN + i) % span
-    if (port !== not && !existsSync(join(PORT_CLAIMS_DIR, String(port)))) return port
+    if (!existsSync(join(PORT_CLAIMS_DIR, String(port)))) return port
   }
   throw new Error('every port is claimed')
 }
@@ -53,7 +53,7 @@ t.test('a port another live process claimed is not handed out; a dead process\'s
   t.equal(readFileSync(claimFile, 'utf8'), String(holder.pid), 'and left to its holder')
 
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
-  const stale = unclaimedAfter(claimedByOther, taken)
+  const stale = unclaimedAfter(claimedByOther)
   writeFileSync(join(PORT_CLAIMS_DIR, String(stale)), gone.stdout)
   t.equal(await freeLoopbackPort(first(stale)), stale, 'the claim of a process that exited is taken over')
   t.equal(readFileSync(join(PORT_CLAIMS_DIR, String(stale)), 'utf8'), String(process.pid))
