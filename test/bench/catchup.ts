@@ -24,6 +24,7 @@ import { printGoals, printTable, writeResults, type GoalLine } from './measure.j
 import { DOVECOT_SKIP } from '../helpers/dovecot.js'
 import { prepareDsyncPair, type DsyncResult } from './dsync.js'
 import { NodeProc } from './node-proc.js'
+import { saveRecords } from './records-file.js'
 import { sizing } from './sizing.js'
 
 const QUICK = process.argv.includes('--quick')
@@ -63,6 +64,27 @@ async function dsyncRates (root: string): Promise<{ serial?: DsyncResult, parall
 }
 
 interface Node { proc: NodeProc, port: number, dir: string }
+
+interface RecordsFloor { records: number, changes_per_s: number, cpu_us_per_change: number }
+
+/**
+ * Goal 1's floor: the records b keeps after the catch-up, written again by raw LevelDB
+ * puts and nothing else (no network, decoding or precedence), in batches of 1,000 changes'
+ * worth, in a process of its own (ingest.ts's records case). A catch-up that must keep
+ * these records cannot be faster.
+ */
+async function receiverRecordsFloor (dir: string): Promise<RecordsFloor> {
+  const file = `${dir}-records.bin`
+  const records = await saveRecords(dir, file)
+  try {
+    const script = fileURLToPath(new URL('./ingest.js', import.meta.url))
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--case', 'records', '--records', file, '--changes', String(CHANGES)], { timeout: PHASE_TIMEOUT_MS })
+    const r = JSON.parse(stdout.trim().split('\n').pop() as string) as { ms: number, cpuMs: number }
+    return { records, changes_per_s: Math.round(CHANGES / r.ms * 1000), cpu_us_per_change: +(r.cpuMs * 1000 / CHANGES).toFixed(1) }
+  } finally {
+    await rm(file, { force: true })
+  }
+}
 
 /** CPU µs per change of ingest.ts's batched relaxed `mark` and `applyRemote` cases, each in its own process. */
 async function ingestCpu (): Promise<{ mark: number, apply: number }> {
@@ -135,7 +157,9 @@ async function bigStore (a: Node, already: number): Promise<Record<string, numbe
   return { changes_in_store: already + (made.count as number), made_per_s: Math.round(made.count / made.ms * 1000), peak_rss_mib: peak.peakMiB, rss_after_mib: after.rssMiB }
 }
 
-function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResult, parallel?: DsyncResult }, cpu: { mark: number, apply: number }, big?: Record<string, number>): GoalLine[] {
+type DsyncRates = { serial?: DsyncResult, parallel?: DsyncResult }
+
+function goals (c: Record<string, number | boolean>, dsync: DsyncRates, floor: RecordsFloor, cpu: { mark: number, apply: number }, big?: Record<string, number>): GoalLine[] {
   const rate = c.changes_per_s as number
   const lines: GoalLine[] = [{
     goal: '1. catch-up rate ≥ dsync sdbox, users in turn',
@@ -146,6 +170,8 @@ function goals (c: Record<string, number | boolean>, dsync: { serial?: DsyncResu
   if (dsync.parallel !== undefined) {
     lines.push({ goal: '   (dsync sdbox, users in parallel)', measured: `${rate}/s`, target: `${Math.round(dsync.parallel.perSecond)}/s`, met: null })
   }
+  const ofDsync = dsync.serial === undefined ? '' : ` (${(floor.changes_per_s / dsync.serial.perSecond).toFixed(2)} × dsync)`
+  lines.push({ goal: '   floor: raw LevelDB puts of b\'s records alone', measured: `${floor.changes_per_s}/s${ofDsync}, ${floor.cpu_us_per_change} µs CPU`, target: 'info', met: null })
   const peak = Math.max(c.sender_peak_rss_mib as number, c.receiver_peak_rss_mib as number)
   lines.push({ goal: '4. RSS throughout a catch-up (sender, receiver)', measured: `${mb(c.sender_peak_rss_mib as number)} MB, ${mb(c.receiver_peak_rss_mib as number)} MB`, target: `< ${RSS_GOAL_MB} MB`, met: mb(peak) < RSS_GOAL_MB })
   if (big !== undefined) {
@@ -178,12 +204,15 @@ async function main (): Promise<void> {
     const size = await sizing(b.dir, CHANGES)
     results.sizing = size
     printTable(size)
+    const floor = await receiverRecordsFloor(b.dir)
+    results.receiverRecordsFloor = floor
+    printTable([floor])
     const cpu = await ingestCpu()
     results.ingestCpuUs = cpu
     const big = BIG_STORE > 0 ? await bigStore(a, CHANGES) : undefined
     if (big !== undefined) printTable([big])
     results.bigStore = big
-    results.goals = goals(c, dsync, cpu, big)
+    results.goals = goals(c, dsync, floor, cpu, big)
     printGoals(results.goals as GoalLine[])
     console.log('Goals 2 (lag) and 3 (bytes per change in meshes of 3, 5, 9): npm run bench:replication')
   } finally {

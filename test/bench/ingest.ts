@@ -12,10 +12,12 @@
  * a shared machine that compares them under the same conditions. CPU time per
  * change (all threads of the case's process) is reported too: it depends much
  * less on what else the machine is doing than the wall-clock rates.
- * Options: --quick (smaller runs, for a smoke check).
+ * Options: --quick (smaller runs, for a smoke check); --changes N and --users N (the
+ * batched cases at another size, e.g. 1,000,000 changes over 10,000 users: the store's
+ * compactions then weigh as they do in a catch-up).
  */
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,20 +30,26 @@ import { FAMILY, feedKey } from '../../src/store/keys.js'
 import { printTable } from './measure.js'
 import { ChangeMix } from './mix.js'
 import { Prng } from '../helpers/prng.js'
+import { loadRecords, saveRecords } from './records-file.js'
 
 const QUICK = process.argv.includes('--quick')
+/** The number after `--name`, if given. */
+function numberArg (name: string): number | undefined {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? undefined : Number(process.argv[at + 1])
+}
 /** Changes per batched call (the issue's figure). */
 const BATCH = 1_000
 /** Changes in each batched run. */
-const BATCHED_TOTAL = QUICK ? 10_000 : 50_000
+const BATCHED_TOTAL = numberArg('changes') ?? (QUICK ? 10_000 : 50_000)
 /** Interleaved rounds of the batched cases. */
 const ROUNDS = QUICK ? 1 : 2
 /** How long each single-change sync run lasts, in ms. */
 const SYNC_RUN_MS = QUICK ? 1_000 : 4_000
 /** Users the generated changes spread over. */
-const USERS = 2_000
-/** A case that takes longer than this is killed, so the whole bench stays bounded (ms). */
-const CASE_TIMEOUT_MS = 60_000
+const USERS = numberArg('users') ?? 2_000
+/** A case that takes longer than this is killed, so the whole bench stays bounded (ms): a minute per 100,000 changes, at least one. */
+const CASE_TIMEOUT_MS = 60_000 * Math.max(1, Math.ceil(BATCHED_TOTAL / 100_000))
 
 type CaseName = 'raw' | 'records' | 'feedWinner' | 'mark' | 'apply' | 'sync1' | 'sync64'
 
@@ -112,29 +120,14 @@ async function rawBaseline (changes: LocalChange[]): Promise<number> {
   }))
 }
 
-/** Framing of the records file: u32 key length, key, u32 value length, value. */
+/** Builds a store of these changes (as `markBatched` does) and saves its records to `file`. */
 async function saveStoreRecords (changes: LocalChange[], file: string): Promise<number> {
   return await withDir(async dir => {
     const store = new Store({ location: dir, nodeId: 'node-1', durability: 'relaxed' })
     await store.open()
     for (let i = 0; i < changes.length; i += BATCH) await store.mark(changes.slice(i, i + BATCH))
     await store.close()
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    await db.open()
-    const parts: Buffer[] = []
-    let count = 0
-    // Meta (0x01) aside: every record the store keeps for these changes.
-    for await (const [key, value] of db.iterator({ gte: Buffer.of(0x02) })) {
-      const head = Buffer.alloc(4)
-      head.writeUInt32BE(key.length)
-      const mid = Buffer.alloc(4)
-      mid.writeUInt32BE(value.length)
-      parts.push(head, key, mid, value)
-      count++
-    }
-    await db.close()
-    await writeFile(file, Buffer.concat(parts))
-    return count
+    return await saveRecords(dir, file)
   })
 }
 
@@ -146,23 +139,19 @@ const FEED_AND_WINNER: ReadonlySet<number> = new Set([FAMILY.feed, FAMILY.winner
 
 /**
  * Raw batch puts of the store's own records (of `families` only, if given), in a fixed
- * shuffled order, in as many batches as the store wrote.
+ * shuffled order, in as many batches as the store wrote, through chained batches as the
+ * store writes them: the floor of what LevelDB costs the store for these records.
  */
 async function rawStoreRecords (file: string, batches: number, families?: ReadonlySet<number>): Promise<number> {
-  const bytes = await readFile(file)
-  const ops: Array<{ type: 'put', key: Buffer, value: Buffer }> = []
-  for (let at = 0; at < bytes.length;) {
-    const keyLength = bytes.readUInt32BE(at)
-    const key = bytes.subarray(at + 4, at + 4 + keyLength)
-    at += 4 + keyLength
-    const valueLength = bytes.readUInt32BE(at)
-    if (families === undefined || families.has(key[0])) ops.push({ type: 'put', key, value: bytes.subarray(at + 4, at + 4 + valueLength) })
-    at += 4 + valueLength
-  }
+  const ops = await loadRecords(file, families)
   const shuffled = new Prng(7).shuffle(ops)
   const size = Math.ceil(ops.length / batches)
   return await withRawDb(async db => await timed(async () => {
-    for (let i = 0; i < shuffled.length; i += size) await db.batch(shuffled.slice(i, i + size))
+    for (let i = 0; i < shuffled.length; i += size) {
+      const batch = db.batch()
+      for (const record of shuffled.slice(i, i + size)) batch.put(record.key, record.value)
+      await batch.write()
+    }
   }))
 }
 
@@ -195,23 +184,25 @@ async function syncWriters (writers: number, changes: LocalChange[]): Promise<{ 
 
 /** Runs one case in this process and prints its result as one JSON line. */
 async function runCase (name: CaseName, recordsFile: string): Promise<void> {
-  const changes = workload(BATCHED_TOTAL, 1)
+  // The records cases read theirs from the file (written from a store of these changes).
+  const changes = (): LocalChange[] => workload(BATCHED_TOTAL, 1)
+  const batches = Math.ceil(BATCHED_TOTAL / BATCH)
   let result: { ms: number, done: number }
   switch (name) {
-    case 'raw': result = { ms: await rawBaseline(changes), done: changes.length }; break
-    case 'records': result = { ms: await rawStoreRecords(recordsFile, Math.ceil(changes.length / BATCH)), done: changes.length }; break
-    case 'feedWinner': result = { ms: await rawStoreRecords(recordsFile, Math.ceil(changes.length / BATCH), FEED_AND_WINNER), done: changes.length }; break
-    case 'mark': result = { ms: await markBatched(changes), done: changes.length }; break
-    case 'apply': result = { ms: await applyBatched(changes), done: changes.length }; break
-    case 'sync1': result = await syncWriters(1, changes); break
-    case 'sync64': result = await syncWriters(64, changes); break
+    case 'raw': result = { ms: await rawBaseline(changes()), done: BATCHED_TOTAL }; break
+    case 'records': result = { ms: await rawStoreRecords(recordsFile, batches), done: BATCHED_TOTAL }; break
+    case 'feedWinner': result = { ms: await rawStoreRecords(recordsFile, batches, FEED_AND_WINNER), done: BATCHED_TOTAL }; break
+    case 'mark': result = { ms: await markBatched(changes()), done: BATCHED_TOTAL }; break
+    case 'apply': result = { ms: await applyBatched(changes()), done: BATCHED_TOTAL }; break
+    case 'sync1': result = await syncWriters(1, changes()); break
+    case 'sync64': result = await syncWriters(64, changes()); break
   }
   const out: CaseResult = { changes: result.done, ms: result.ms, cpuMs, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }
   console.log(JSON.stringify(out))
 }
 
 async function spawnCase (name: CaseName, recordsFile: string): Promise<CaseResult> {
-  const args = [fileURLToPath(import.meta.url), '--case', name, '--records', recordsFile, ...(QUICK ? ['--quick'] : [])]
+  const args = [fileURLToPath(import.meta.url), '--case', name, '--records', recordsFile, ...process.argv.slice(2)]
   const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: CASE_TIMEOUT_MS })
   return JSON.parse(stdout.trim().split('\n').pop() as string) as CaseResult
 }
@@ -255,7 +246,7 @@ async function main (): Promise<void> {
     console.log(`batched relaxed mark / raw puts: ${goals.markVsBaseline.measured} (goal >= 0.5); / raw puts of its own records: ${goals.markVsOwnRecords.measured}; sync 64 writers / 1 writer: ${goals.sync64VsSync1.measured} (goal >= 10)`)
     const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'bench', 'results', 'ingest.json')
     await mkdir(dirname(out), { recursive: true })
-    await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, changes: BATCHED_TOTAL, rows, goals }, null, 2) + '\n')
+    await writeFile(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, changes: BATCHED_TOTAL, users: USERS, rows, goals }, null, 2) + '\n')
     console.log(`results written to ${out}`)
   })
 }
